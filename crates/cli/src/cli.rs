@@ -1,0 +1,98 @@
+//! The command line: one enum variant per subcommand.
+//!
+//! A subcommand that is not built yet still parses (with any arguments), says plainly
+//! that it is not built, and exits non-zero: it never pretends to work. The README's
+//! status table says which are built.
+
+use anyhow::bail;
+use clap::{Args, Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// rill: a Kafka-compatible, KRaft-style streaming platform.
+#[derive(Debug, Parser)]
+#[command(name = "rill", version, about, propagate_version = true)]
+pub struct Cli {
+    /// How log lines are written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "RILL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand of `rill`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a controller quorum member.
+    Controller(NotBuilt),
+    /// Run a broker.
+    Broker(NotBuilt),
+    /// Run several roles in one process (combined mode), e.g. --roles controller,broker.
+    Server(NotBuilt),
+    /// Start a local multi-process cluster for development.
+    Dev(NotBuilt),
+    /// Create, list, describe, delete and configure topics.
+    Topic(NotBuilt),
+    /// Describe the cluster: brokers and the controller quorum.
+    Cluster(NotBuilt),
+    /// Partition operations (e.g. leader election).
+    Partition(NotBuilt),
+    /// Produce records from stdin or a file.
+    Produce(NotBuilt),
+    /// Consume records.
+    Consume(NotBuilt),
+    /// Consumer group operations.
+    Group(NotBuilt),
+    /// Get and set configuration.
+    Config(NotBuilt),
+}
+
+/// The arguments of a subcommand that is not built yet: anything, so that the user
+/// gets the "not built" message rather than a confusing usage error.
+#[derive(Debug, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+impl Command {
+    /// Runs the subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        let name = match self {
+            Command::Controller(_) => "controller",
+            Command::Broker(_) => "broker",
+            Command::Server(_) => "server",
+            Command::Dev(_) => "dev",
+            Command::Topic(_) => "topic",
+            Command::Cluster(_) => "cluster",
+            Command::Partition(_) => "partition",
+            Command::Produce(_) => "produce",
+            Command::Consume(_) => "consume",
+            Command::Group(_) => "group",
+            Command::Config(_) => "config",
+        };
+        bail!("`rill {name}` is not built yet; the README's status table lists what works today")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unbuilt_subcommands_fail_and_say_so() {
+        let cli =
+            Cli::try_parse_from(["rill", "topic", "create", "--partitions", "3", "t"]).unwrap();
+        let err = cli.command.run().unwrap_err().to_string();
+        assert!(err.contains("`rill topic` is not built yet"), "{err}");
+    }
+}

@@ -1,0 +1,47 @@
+//! Runs the built `rill` executable the way a user would.
+
+use std::process::Command;
+
+fn rill(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args(args)
+        .output()
+        .expect("run rill")
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = rill(&["--version"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.trim(), format!("rill {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = rill(&["--help"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for sub in ["controller", "broker", "server", "dev", "topic", "cluster"] {
+        assert!(stdout.contains(sub), "--help lacks {sub}:\n{stdout}");
+    }
+}
+
+#[test]
+fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
+    for sub in ["dev", "controller", "broker", "topic"] {
+        let out = rill(&[sub, "--some-flag", "value"]);
+        assert!(!out.status.success(), "`rill {sub}` pretended to work");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("not built yet"),
+            "`rill {sub}` stderr: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_subcommand_is_a_usage_error() {
+    let out = rill(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}

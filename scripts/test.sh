@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a used one. Anything the tests need is
+# installed by scripts/setup.sh under ignored folders of this repository, idempotently.
+# Usage: ./scripts/test.sh [extra nextest arguments, e.g. a test name filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+
+profile=default
+if [ "${CI:-}" = "true" ]; then profile=ci; fi
+
+# nextest does not run doctests; they are part of the suite all the same. They run
+# first so that the run closes on the test runner's summary of the whole suite.
+if ! doc_out=$(cargo test --workspace --doc --quiet 2>&1); then
+  echo "$doc_out"
+  echo "doctests failed" >&2
+  exit 1
+fi
+echo "doctests: $(echo "$doc_out" | awk '/^test result:/ {n += $4} END {print n + 0}') passed"
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --profile "$profile" "$@"
+else
+  echo "cargo-nextest not found; running cargo test instead" >&2
+  cargo test --workspace "$@"
+fi
