@@ -1,0 +1,174 @@
+//! Appending: as the leader (the log assigns offsets and stamps the leader epoch) or as
+//! a follower (batches arrive with the leader's offsets and epochs and are kept as-is).
+
+use std::os::unix::fs::FileExt as _;
+
+use rill_types::{LeaderEpoch, Offset};
+
+use super::Log;
+use crate::batch::{self, BatchHeader};
+use crate::config::TimestampType;
+use crate::error::{IoContext as _, Result, StorageError};
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the first record appended.
+    pub first_offset: Offset,
+    /// Offset of the last record appended.
+    pub last_offset: Offset,
+    /// The append time stamped into the batches (LogAppendTime topics), else `None`.
+    pub log_append_time: Option<i64>,
+    /// The log start offset after the append.
+    pub log_start_offset: Offset,
+    /// Number of records appended.
+    pub record_count: u64,
+}
+
+impl Log {
+    /// Appends producer batches as the partition leader in `epoch`: each batch is
+    /// validated (whole, CRC, counts, `max.message.bytes`), gets the next offsets and the
+    /// epoch (and the append time on LogAppendTime topics), and is stored byte for byte
+    /// otherwise. `records` is one or more batches back to back; it is stamped in place.
+    /// Nothing is appended when any batch is invalid.
+    pub fn append_as_leader(&mut self, records: &mut [u8], epoch: LeaderEpoch) -> Result<AppendInfo> {
+        self.ensure_ok()?;
+        let headers = self.validate(records, true)?;
+        let now = self.clock.now_ms();
+        let stamp_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
+        let mut next = self.log_end_offset();
+        let mut stamped = Vec::with_capacity(headers.len());
+        for (at, header) in &headers {
+            let bytes = &mut records[*at..*at + header.total_size()];
+            batch::set_base_offset(bytes, next);
+            batch::set_leader_epoch(bytes, epoch);
+            if stamp_time {
+                batch::set_log_append_time(bytes, now);
+            }
+            let header = BatchHeader::parse(bytes).expect("re-parse a stamped, validated batch");
+            next = header.next_offset();
+            stamped.push((*at, header));
+        }
+        let mut info = self.write(records, &stamped, now)?;
+        info.log_append_time = stamp_time.then_some(now);
+        Ok(info)
+    }
+
+    /// Appends batches copied from the leader, as a follower: offsets and leader epochs
+    /// are the leader's and are kept. Each batch must be whole and CRC-valid, and the
+    /// first must not start below the log end (an offset never gets a second value);
+    /// gaps are allowed (the leader's log may be compacted).
+    pub fn append_as_follower(&mut self, records: &[u8]) -> Result<AppendInfo> {
+        self.ensure_ok()?;
+        let headers = self.validate(records, false)?;
+        let log_end = self.log_end_offset();
+        if let Some((_, first)) = headers.first()
+            && first.base_offset < log_end
+        {
+            return Err(StorageError::NonMonotonicOffset {
+                base: first.base_offset,
+                log_end,
+            });
+        }
+        let now = self.clock.now_ms();
+        self.write(records, &headers, now)
+    }
+
+    /// Checks every batch in `records`; returns (position, header) for each.
+    fn validate(&self, records: &[u8], produced: bool) -> Result<Vec<(usize, BatchHeader)>> {
+        let max = self.config.max_batch_bytes();
+        let mut headers = Vec::new();
+        let mut at = 0;
+        let mut previous: Option<Offset> = None;
+        while at < records.len() {
+            let invalid = |reason: String| StorageError::InvalidBatch { position: at, reason };
+            let header = BatchHeader::parse(&records[at..]).map_err(invalid)?;
+            let size = header.total_size();
+            if size > max {
+                return Err(StorageError::BatchTooLarge { size, max });
+            }
+            let Some(bytes) = records.get(at..at + size) else {
+                return Err(invalid(format!(
+                    "batch claims {size} bytes but {} remain",
+                    records.len() - at
+                )));
+            };
+            if produced {
+                header.validate_produced(bytes).map_err(invalid)?;
+            } else {
+                if !header.crc_matches(bytes) {
+                    return Err(invalid("CRC32C mismatch".to_owned()));
+                }
+                if header.last_offset_delta < 0 || previous.is_some_and(|p| header.base_offset <= p) {
+                    return Err(invalid("batch offsets out of order".to_owned()));
+                }
+                previous = Some(header.last_offset());
+            }
+            headers.push((at, header));
+            at += size;
+        }
+        if headers.is_empty() {
+            return Err(StorageError::InvalidBatch {
+                position: 0,
+                reason: "no record batch to append".to_owned(),
+            });
+        }
+        Ok(headers)
+    }
+
+    /// Writes validated, stamped batches at the log end, rolling first when due, then
+    /// publishes them to readers and updates the epoch cache and flush policy.
+    fn write(&mut self, records: &[u8], headers: &[(usize, BatchHeader)], now: i64) -> Result<AppendInfo> {
+        let (first, last) = (
+            headers.first().expect("validated non-empty").1.base_offset,
+            headers.last().expect("validated non-empty").1.last_offset(),
+        );
+        let roll_due = {
+            let state = self.shared.lock();
+            state.active().should_roll(records.len(), last, &self.config, now)
+        };
+        if roll_due {
+            self.roll()?;
+        }
+        let (file, path, position) = {
+            let state = self.shared.lock();
+            let active = state.active();
+            (active.file().clone(), active.path().to_owned(), active.size())
+        };
+        if let Err(e) = file.write_all_at(records, position).io_context("append", &path) {
+            return Err(self.fail(e));
+        }
+        let log_start = {
+            let mut state = self.shared.lock();
+            state
+                .active_mut()
+                .record_append(position, records.len(), headers, &self.config, now);
+            state.log_end = last.next();
+            state.log_start
+        };
+
+        let mut epochs_changed = false;
+        for (_, header) in headers {
+            epochs_changed |= self.epochs.assign(header.leader_epoch, header.base_offset);
+        }
+        if epochs_changed && let Err(e) = self.epochs.persist(&*self.disk) {
+            return Err(self.fail(e));
+        }
+
+        let record_count: u64 = headers
+            .iter()
+            .map(|(_, h)| u64::try_from(h.record_count).unwrap_or(0))
+            .sum();
+        self.unflushed_records += record_count;
+        if self.unflushed_records >= u64::try_from(self.config.flush_messages).unwrap_or(u64::MAX) {
+            self.flush()?;
+        }
+        Ok(AppendInfo {
+            first_offset: first,
+            last_offset: last,
+            log_append_time: None,
+            log_start_offset: log_start,
+            record_count,
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! Helpers for tests and benchmarks (this crate's and its users'): build RecordBatch v2
+//! bytes with kafka-protocol's encoder, as a producer would.
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+
+/// One batch holding `records` (key, value), timestamps `timestamp`, `timestamp + 1`, …,
+/// uncompressed, offsets from 0 (the log assigns real ones on append).
+pub fn batch_with_records(records: &[(Option<&[u8]>, Option<&[u8]>)], timestamp: i64) -> Vec<u8> {
+    batch_with_compression(records, timestamp, Compression::None)
+}
+
+/// Like [`batch_with_records`], compressed with `compression`.
+pub fn batch_with_compression(
+    records: &[(Option<&[u8]>, Option<&[u8]>)],
+    timestamp: i64,
+    compression: Compression,
+) -> Vec<u8> {
+    let records: Vec<Record> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // kafka-protocol keeps records in one batch only while offset - sequence is
+            // constant; with base sequence -1 (no idempotence) that gives -1, 0, 1, ...
+            sequence: i as i32 - 1,
+            timestamp: timestamp + i as i64,
+            key: key.map(Bytes::copy_from_slice),
+            value: value.map(Bytes::copy_from_slice),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, &records, &options).expect("encode batch");
+    buf.to_vec()
+}
+
+/// One batch of `count` records of `value_size` bytes each (keys `k<i>`).
+pub fn batch_of_size(count: usize, value_size: usize, timestamp: i64) -> Vec<u8> {
+    let value = vec![b'x'; value_size];
+    let keys: Vec<Vec<u8>> = (0..count).map(|i| format!("k{i}").into_bytes()).collect();
+    let records: Vec<(Option<&[u8]>, Option<&[u8]>)> = keys
+        .iter()
+        .map(|k| (Some(k.as_slice()), Some(value.as_slice())))
+        .collect();
+    batch_with_records(&records, timestamp)
+}
