@@ -207,11 +207,7 @@ pub enum ScanEnd {
 /// `check_crc`) its CRC, and calls `visit(position, header)` for each good one. Returns
 /// where and why it stopped. Offsets must increase from batch to batch; a batch whose base
 /// offset is not above the previous batch's last offset ends the scan as invalid.
-pub fn scan(
-    buf: &[u8],
-    check_crc: bool,
-    mut visit: impl FnMut(usize, &BatchHeader),
-) -> ScanEnd {
+pub fn scan(buf: &[u8], check_crc: bool, mut visit: impl FnMut(usize, &BatchHeader)) -> ScanEnd {
     let mut position = 0;
     let mut previous_last: Option<Offset> = None;
     while position < buf.len() {
@@ -306,7 +302,10 @@ mod tests {
             let mut bad = batch.clone();
             bad[at] ^= 0x40;
             let header = BatchHeader::parse(&bad).unwrap();
-            assert!(header.validate_produced(&bad).is_err(), "flip at {at} undetected");
+            assert!(
+                header.validate_produced(&bad).is_err(),
+                "flip at {at} undetected"
+            );
         }
     }
 
@@ -323,7 +322,12 @@ mod tests {
         bad[57..61].copy_from_slice(&5i32.to_be_bytes());
         recompute_crc(&mut bad);
         let header = BatchHeader::parse(&bad).unwrap();
-        assert!(header.validate_produced(&bad).unwrap_err().contains("record count"));
+        assert!(
+            header
+                .validate_produced(&bad)
+                .unwrap_err()
+                .contains("record count")
+        );
     }
 
     #[test]

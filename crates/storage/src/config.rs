@@ -278,7 +278,9 @@ mod tests {
             ("retention.ms", "-2"),
             ("no.such.key", "1"),
         ] {
-            let err = LogConfig::from_pairs([(key, value)]).unwrap_err().to_string();
+            let err = LogConfig::from_pairs([(key, value)])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(key), "{err}");
         }
     }

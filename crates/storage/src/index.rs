@@ -177,7 +177,11 @@ impl<E: IndexEntry> Index<E> {
 
     /// Appends an entry. The caller keeps entries ordered and checks `is_full` first.
     pub fn push(&mut self, entry: E) {
-        debug_assert!(self.entries.last().is_none_or(|last| last.may_precede(&entry)));
+        debug_assert!(
+            self.entries
+                .last()
+                .is_none_or(|last| last.may_precede(&entry))
+        );
         debug_assert!(!self.is_full());
         self.entries.push(entry);
     }
@@ -228,10 +232,15 @@ mod tests {
         let path = dir.path().join("0.index");
         let mut index = Index::<OffsetEntry>::create(&path, 1024).unwrap();
         for i in 0..10 {
-            index.push(OffsetEntry { relative_offset: i * 10, position: i * 100 });
+            index.push(OffsetEntry {
+                relative_offset: i * 10,
+                position: i * 100,
+            });
         }
         index.write_pending().unwrap();
-        let reopened = Index::<OffsetEntry>::open_checked(&path, 1024, |_| true).unwrap().unwrap();
+        let reopened = Index::<OffsetEntry>::open_checked(&path, 1024, |_| true)
+            .unwrap()
+            .unwrap();
         assert_eq!(reopened.entries(), index.entries());
         assert_eq!(reopened.floor(25).unwrap().relative_offset, 20);
         assert_eq!(reopened.floor(0).unwrap().relative_offset, 0);
@@ -242,12 +251,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
         std::fs::write(&path, [1u8; 13]).unwrap();
-        assert!(Index::<OffsetEntry>::open_checked(&path, 1024, |_| true).unwrap().is_none());
+        assert!(
+            Index::<OffsetEntry>::open_checked(&path, 1024, |_| true)
+                .unwrap()
+                .is_none()
+        );
         std::fs::write(&path, [0u8; 16]).unwrap(); // two equal entries: not strictly ordered
-        assert!(Index::<OffsetEntry>::open_checked(&path, 1024, |_| true).unwrap().is_none());
+        assert!(
+            Index::<OffsetEntry>::open_checked(&path, 1024, |_| true)
+                .unwrap()
+                .is_none()
+        );
         std::fs::write(&path, vec![0u8; 4096]).unwrap(); // over the maximum
-        assert!(Index::<OffsetEntry>::open_checked(&path, 1024, |_| true).unwrap().is_none());
+        assert!(
+            Index::<OffsetEntry>::open_checked(&path, 1024, |_| true)
+                .unwrap()
+                .is_none()
+        );
         let missing = dir.path().join("1.index");
-        assert!(Index::<OffsetEntry>::open_checked(&missing, 1024, |_| true).unwrap().is_none());
+        assert!(
+            Index::<OffsetEntry>::open_checked(&missing, 1024, |_| true)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -45,8 +45,14 @@ impl LeaderEpochCache {
                 reason: format!("bad entry {line:?}"),
             };
             let mut parts = line.split_whitespace();
-            let epoch = parts.next().and_then(|p| p.parse().ok()).ok_or_else(corrupt)?;
-            let start = parts.next().and_then(|p| p.parse().ok()).ok_or_else(corrupt)?;
+            let epoch = parts
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(corrupt)?;
+            let start = parts
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(corrupt)?;
             entries.push(EpochEntry {
                 epoch: LeaderEpoch::new(epoch),
                 start_offset: Offset::new(start),
@@ -81,7 +87,11 @@ impl LeaderEpochCache {
         if self.latest_epoch().is_some_and(|latest| epoch <= latest) {
             return false;
         }
-        debug_assert!(self.entries.last().is_none_or(|e| e.start_offset <= start_offset));
+        debug_assert!(
+            self.entries
+                .last()
+                .is_none_or(|e| e.start_offset <= start_offset)
+        );
         self.entries.push(EpochEntry {
             epoch,
             start_offset,
@@ -93,7 +103,11 @@ impl LeaderEpochCache {
     /// the largest known epoch ≤ `epoch`, and the offset where the epoch after it starts
     /// (or the log end when it is the latest). `None` when `epoch` is older than every
     /// entry (Kafka answers UNDEFINED_EPOCH_OFFSET then).
-    pub fn end_offset_for(&self, epoch: LeaderEpoch, log_end: Offset) -> Option<(LeaderEpoch, Offset)> {
+    pub fn end_offset_for(
+        &self,
+        epoch: LeaderEpoch,
+        log_end: Offset,
+    ) -> Option<(LeaderEpoch, Offset)> {
         let index = self.entries.iter().rposition(|e| e.epoch <= epoch)?;
         let found = self.entries[index].epoch;
         let end = self
@@ -195,8 +209,14 @@ mod tests {
         assert_eq!(
             cache.entries(),
             &[
-                EpochEntry { epoch: e(2), start_offset: o(12) },
-                EpochEntry { epoch: e(5), start_offset: o(25) }
+                EpochEntry {
+                    epoch: e(2),
+                    start_offset: o(12)
+                },
+                EpochEntry {
+                    epoch: e(5),
+                    start_offset: o(25)
+                }
             ]
         );
     }

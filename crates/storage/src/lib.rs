@@ -41,6 +41,6 @@ pub use config::{CleanupPolicy, ConfigKey, LogConfig, TimestampType};
 pub use disk::{Disk, FaultyDisk, RealDisk};
 pub use error::{Result, StorageError};
 pub use log::{
-    AppendInfo, CLEAN_SHUTDOWN_FILE, LOG_START_FILE, Log, LogReader, RECOVERY_POINT_FILE, ReadResult,
-    RetentionOutcome,
+    AppendInfo, CLEAN_SHUTDOWN_FILE, LOG_START_FILE, Log, LogReader, RECOVERY_POINT_FILE,
+    ReadResult, RetentionOutcome,
 };

@@ -17,7 +17,11 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Record>, String> {
 /// The first record in the batch at or above `min_offset` whose timestamp is at least
 /// `timestamp`, as (offset, timestamp). With LogAppendTime every record carries the
 /// batch's append time.
-pub fn first_at_or_after(bytes: &[u8], timestamp: i64, min_offset: Offset) -> Result<Option<(Offset, i64)>, String> {
+pub fn first_at_or_after(
+    bytes: &[u8],
+    timestamp: i64,
+    min_offset: Offset,
+) -> Result<Option<(Offset, i64)>, String> {
     Ok(decode(bytes)?
         .into_iter()
         .filter(|r| r.offset >= min_offset.get())

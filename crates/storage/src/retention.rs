@@ -71,35 +71,61 @@ mod tests {
     }
 
     fn segs() -> Vec<SegmentFacts> {
-        vec![seg(0, 10, 100, 1_000), seg(10, 20, 100, 2_000), seg(20, 30, 100, 3_000)]
+        vec![
+            seg(0, 10, 100, 1_000),
+            seg(10, 20, 100, 2_000),
+            seg(20, 30, 100, 3_000),
+        ]
     }
 
     #[test]
     fn by_time() {
         let c = LogConfig::from_pairs([("retention.ms", "1500")]).unwrap();
         let hw = Offset::new(30);
-        assert_eq!(segments_to_delete(&segs(), 400, &c, 3_000, Offset::ZERO, hw), 1);
-        assert_eq!(segments_to_delete(&segs(), 400, &c, 4_501, Offset::ZERO, hw), 3);
-        assert_eq!(segments_to_delete(&segs(), 400, &c, 2_500, Offset::ZERO, hw), 0);
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, 3_000, Offset::ZERO, hw),
+            1
+        );
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, 4_501, Offset::ZERO, hw),
+            3
+        );
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, 2_500, Offset::ZERO, hw),
+            0
+        );
     }
 
     #[test]
     fn by_size_keeps_at_least_retention_bytes() {
-        let c = LogConfig::from_pairs([("retention.bytes", "250"), ("retention.ms", "-1")]).unwrap();
+        let c =
+            LogConfig::from_pairs([("retention.bytes", "250"), ("retention.ms", "-1")]).unwrap();
         // 400 bytes in all: dropping 100 leaves 300 ≥ 250, dropping 200 would leave 200.
-        assert_eq!(segments_to_delete(&segs(), 400, &c, 0, Offset::ZERO, Offset::new(30)), 1);
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, 0, Offset::ZERO, Offset::new(30)),
+            1
+        );
     }
 
     #[test]
     fn by_log_start_offset_even_when_compacted() {
         let c = LogConfig::from_pairs([("cleanup.policy", "compact")]).unwrap();
-        assert_eq!(segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::new(20), Offset::new(30)), 2);
-        assert_eq!(segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::new(19), Offset::new(30)), 1);
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::new(20), Offset::new(30)),
+            2
+        );
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::new(19), Offset::new(30)),
+            1
+        );
     }
 
     #[test]
     fn never_past_the_high_watermark() {
         let c = LogConfig::from_pairs([("retention.ms", "0")]).unwrap();
-        assert_eq!(segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::ZERO, Offset::new(15)), 1);
+        assert_eq!(
+            segments_to_delete(&segs(), 400, &c, i64::MAX, Offset::ZERO, Offset::new(15)),
+            1
+        );
     }
 }

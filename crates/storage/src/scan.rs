@@ -54,7 +54,11 @@ pub fn scan_file(
         let header = match BatchHeader::parse(&buf[at..]) {
             Ok(header) => header,
             Err(reason) => {
-                return Ok(Some(Stop { position, offset: None, reason }));
+                return Ok(Some(Stop {
+                    position,
+                    offset: None,
+                    reason,
+                }));
             }
         };
         let size = header.total_size();

@@ -78,7 +78,8 @@ impl Segment {
         let offsets = Index::<OffsetEntry>::open_checked(&index, index_bytes(config), |e| {
             u64::from(e.position) < size
         })?;
-        let times = Index::<TimeEntry>::open_checked(&time_index, time_index_bytes(config), |_| true)?;
+        let times =
+            Index::<TimeEntry>::open_checked(&time_index, time_index_bytes(config), |_| true)?;
         let loaded = offsets.zip(times);
         let indexes_loaded = loaded.is_some();
         let mut segment = Self::assemble(dir, base, log, file, size, loaded, config)?;
@@ -108,7 +109,11 @@ impl Segment {
     /// segment, valid up to the first bad batch, and where that batch was, if any. The
     /// caller decides what a bad batch means (truncate, or an error below the recovery
     /// point) and calls [`Segment::truncate_at`].
-    pub fn open_recovering(dir: &Path, base: Offset, config: &LogConfig) -> Result<(Self, Option<Stop>)> {
+    pub fn open_recovering(
+        dir: &Path,
+        base: Offset,
+        config: &LogConfig,
+    ) -> Result<(Self, Option<Stop>)> {
         let (log, file, size) = open_log(dir, base)?;
         let mut segment = Self::assemble(dir, base, log, file, size, None, config)?;
         let stop = segment.rebuild(config, true)?;
@@ -198,12 +203,24 @@ impl Segment {
     }
 
     /// Scans from `from`, adding index entries as appends would.
-    fn index_from(&mut self, from: u64, check_crc: bool, config: &LogConfig) -> Result<Option<Stop>> {
+    fn index_from(
+        &mut self,
+        from: u64,
+        check_crc: bool,
+        config: &LogConfig,
+    ) -> Result<Option<Stop>> {
         let mut headers = Vec::new();
-        let stop = scan_file(&self.file, &self.path, from, self.size, check_crc, |pos, h, _| {
-            headers.push((pos, *h));
-            true
-        })?;
+        let stop = scan_file(
+            &self.file,
+            &self.path,
+            from,
+            self.size,
+            check_crc,
+            |pos, h, _| {
+                headers.push((pos, *h));
+                true
+            },
+        )?;
         for (pos, header) in headers {
             self.note_batch(pos, &header, config);
         }
@@ -270,7 +287,11 @@ impl Segment {
         for (at, header) in headers {
             self.note_batch(start + *at as u64, header, config);
         }
-        assert_eq!(self.size, start + len as u64, "headers cover the written bytes");
+        assert_eq!(
+            self.size,
+            start + len as u64,
+            "headers cover the written bytes"
+        );
         if self.verified_to == start {
             self.verified_to = self.size;
         }
@@ -280,11 +301,18 @@ impl Segment {
 
     /// Whether appending `incoming` bytes with last offset `last_offset` must go to a new
     /// segment instead: size, age, a full index, or a relative offset beyond u32.
-    pub fn should_roll(&self, incoming: usize, last_offset: Offset, config: &LogConfig, now_ms: i64) -> bool {
+    pub fn should_roll(
+        &self,
+        incoming: usize,
+        last_offset: Offset,
+        config: &LogConfig,
+        now_ms: i64,
+    ) -> bool {
         if self.size == 0 {
             return false;
         }
-        let too_big = self.size + incoming as u64 > u64::try_from(config.segment_bytes).unwrap_or(u64::MAX);
+        let too_big =
+            self.size + incoming as u64 > u64::try_from(config.segment_bytes).unwrap_or(u64::MAX);
         let too_old = self
             .first_append_ms
             .is_some_and(|first| now_ms.saturating_sub(first) >= config.segment_ms);
@@ -317,7 +345,13 @@ impl Segment {
         let entries = self.time_index.entries();
         let at = entries.partition_point(|e| e.timestamp < timestamp);
         let from_rel = at.checked_sub(1).map_or(0, |i| entries[i].relative_offset);
-        Some(self.scan_start(self.base.checked_add(i64::from(from_rel)).unwrap_or(self.base)))
+        Some(
+            self.scan_start(
+                self.base
+                    .checked_add(i64::from(from_rel))
+                    .unwrap_or(self.base),
+            ),
+        )
     }
 
     /// Writes pending index entries to their files (on roll and close); no fsync.
@@ -414,6 +448,8 @@ fn open_log(dir: &Path, base: Offset) -> Result<(PathBuf, File, u64)> {
 }
 
 fn relative(base: Offset, offset: Offset) -> u32 {
-    let distance = offset.distance_from(base).expect("batch offset below segment base");
+    let distance = offset
+        .distance_from(base)
+        .expect("batch offset below segment base");
     u32::try_from(distance).expect("relative offset fits u32 (the log rolls before)")
 }

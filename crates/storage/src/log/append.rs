@@ -31,7 +31,11 @@ impl Log {
     /// epoch (and the append time on LogAppendTime topics), and is stored byte for byte
     /// otherwise. `records` is one or more batches back to back; it is stamped in place.
     /// Nothing is appended when any batch is invalid.
-    pub fn append_as_leader(&mut self, records: &mut [u8], epoch: LeaderEpoch) -> Result<AppendInfo> {
+    pub fn append_as_leader(
+        &mut self,
+        records: &mut [u8],
+        epoch: LeaderEpoch,
+    ) -> Result<AppendInfo> {
         self.ensure_ok()?;
         let headers = self.validate(records, true)?;
         let now = self.clock.now_ms();
@@ -81,7 +85,10 @@ impl Log {
         let mut at = 0;
         let mut previous: Option<Offset> = None;
         while at < records.len() {
-            let invalid = |reason: String| StorageError::InvalidBatch { position: at, reason };
+            let invalid = |reason: String| StorageError::InvalidBatch {
+                position: at,
+                reason,
+            };
             let header = BatchHeader::parse(&records[at..]).map_err(invalid)?;
             let size = header.total_size();
             if size > max {
@@ -99,7 +106,8 @@ impl Log {
                 if !header.crc_matches(bytes) {
                     return Err(invalid("CRC32C mismatch".to_owned()));
                 }
-                if header.last_offset_delta < 0 || previous.is_some_and(|p| header.base_offset <= p) {
+                if header.last_offset_delta < 0 || previous.is_some_and(|p| header.base_offset <= p)
+                {
                     return Err(invalid("batch offsets out of order".to_owned()));
                 }
                 previous = Some(header.last_offset());
@@ -118,14 +126,21 @@ impl Log {
 
     /// Writes validated, stamped batches at the log end, rolling first when due, then
     /// publishes them to readers and updates the epoch cache and flush policy.
-    fn write(&mut self, records: &[u8], headers: &[(usize, BatchHeader)], now: i64) -> Result<AppendInfo> {
+    fn write(
+        &mut self,
+        records: &[u8],
+        headers: &[(usize, BatchHeader)],
+        now: i64,
+    ) -> Result<AppendInfo> {
         let (first, last) = (
             headers.first().expect("validated non-empty").1.base_offset,
             headers.last().expect("validated non-empty").1.last_offset(),
         );
         let roll_due = {
             let state = self.shared.lock();
-            state.active().should_roll(records.len(), last, &self.config, now)
+            state
+                .active()
+                .should_roll(records.len(), last, &self.config, now)
         };
         if roll_due {
             self.roll()?;
@@ -133,9 +148,16 @@ impl Log {
         let (file, path, position) = {
             let state = self.shared.lock();
             let active = state.active();
-            (active.file().clone(), active.path().to_owned(), active.size())
+            (
+                active.file().clone(),
+                active.path().to_owned(),
+                active.size(),
+            )
         };
-        if let Err(e) = file.write_all_at(records, position).io_context("append", &path) {
+        if let Err(e) = file
+            .write_all_at(records, position)
+            .io_context("append", &path)
+        {
             return Err(self.fail(e));
         }
         let log_start = {

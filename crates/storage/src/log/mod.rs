@@ -84,7 +84,10 @@ impl State {
     }
 
     pub(crate) fn active(&self) -> &Segment {
-        self.segments.values().next_back().expect("a log always has a segment")
+        self.segments
+            .values()
+            .next_back()
+            .expect("a log always has a segment")
     }
 
     pub(crate) fn active_mut(&mut self) -> &mut Segment {
@@ -148,7 +151,12 @@ impl Log {
 
     /// Total bytes of all segments.
     pub fn size_bytes(&self) -> u64 {
-        self.shared.lock().segments.values().map(Segment::size).sum()
+        self.shared
+            .lock()
+            .segments
+            .values()
+            .map(Segment::size)
+            .sum()
     }
 
     /// The newest leader epoch appended, if any.
@@ -253,8 +261,12 @@ impl Log {
         self.ensure_ok()?;
         let dir = self.shared.dir.clone();
         let start = self.log_start_offset();
-        checkpoint::write_i64(&*self.disk, &dir.join(RECOVERY_POINT_FILE), self.recovery_point.get())
-            .map_err(|e| self.fail(e))?;
+        checkpoint::write_i64(
+            &*self.disk,
+            &dir.join(RECOVERY_POINT_FILE),
+            self.recovery_point.get(),
+        )
+        .map_err(|e| self.fail(e))?;
         checkpoint::write_i64(&*self.disk, &dir.join(LOG_START_FILE), start.get())
             .map_err(|e| self.fail(e))
     }
@@ -265,7 +277,8 @@ impl Log {
         self.flush()?;
         self.checkpoint()?;
         let marker = self.shared.dir.join(CLEAN_SHUTDOWN_FILE);
-        let file = std::fs::File::create(&marker).io_context("create clean-shutdown marker", &marker)?;
+        let file =
+            std::fs::File::create(&marker).io_context("create clean-shutdown marker", &marker)?;
         self.disk
             .sync_file(&file)
             .io_context("fsync clean-shutdown marker", &marker)?;

@@ -28,14 +28,20 @@ pub const DELETED_SUFFIX: &str = ".deleted";
 
 impl Log {
     /// Opens (or creates) the log in `dir`, recovering it if it was not closed cleanly.
-    pub fn open(dir: &Path, config: LogConfig, clock: Arc<dyn Clock>, disk: Arc<dyn Disk>) -> Result<Log> {
+    pub fn open(
+        dir: &Path,
+        config: LogConfig,
+        clock: Arc<dyn Clock>,
+        disk: Arc<dyn Disk>,
+    ) -> Result<Log> {
         fs::create_dir_all(dir).io_context("create log directory", dir)?;
         cleaner::finish_interrupted_swaps(dir)?;
         let bases = list_segments(dir)?;
 
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = marker.exists();
-        let recovery_point = Offset::new(checkpoint::read_i64(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0));
+        let recovery_point =
+            Offset::new(checkpoint::read_i64(&dir.join(RECOVERY_POINT_FILE))?.unwrap_or(0));
         let start_checkpoint = checkpoint::read_i64(&dir.join(LOG_START_FILE))?.map(Offset::new);
 
         let mut segments = BTreeMap::new();
@@ -87,8 +93,14 @@ impl Log {
             segments.insert(base, Segment::create(dir, base, &config)?);
         }
         let first_base = *segments.keys().next().expect("non-empty");
-        let log_end = segments.values().next_back().expect("non-empty").next_offset();
-        let log_start = start_checkpoint.unwrap_or(first_base).max(first_base).min(log_end);
+        let log_start = start_checkpoint.unwrap_or(first_base).max(first_base);
+        // The log end is never below the log start (see `Log::truncate_to`).
+        let log_end = segments
+            .values()
+            .next_back()
+            .expect("non-empty")
+            .next_offset()
+            .max(log_start);
 
         let mut epochs = LeaderEpochCache::load(dir)?;
         let trimmed_end = epochs.truncate_from_end(log_end);
@@ -177,8 +189,12 @@ fn list_segments(dir: &Path) -> Result<Vec<Offset>> {
             fs::remove_file(&path).io_context("remove leftover file", &path)?;
             continue;
         }
-        let Some((stem, ext)) = name.split_once('.') else { continue };
-        let Some(base) = parse_stem(stem) else { continue };
+        let Some((stem, ext)) = name.split_once('.') else {
+            continue;
+        };
+        let Some(base) = parse_stem(stem) else {
+            continue;
+        };
         match ext {
             "log" => bases.push(base),
             "index" | "timeindex" => indexes.push((base, path)),

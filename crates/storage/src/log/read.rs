@@ -196,13 +196,19 @@ impl LogReader {
 
 /// Outside the lock: find the batch holding `start`, then read whole batches.
 /// Returns the bytes and, if CRCs were checked here, the file range they cover.
-fn execute(plan: &Plan, start: Offset, max_bytes: usize, upper_bound: Offset) -> Result<(Bytes, Option<(u64, u64)>)> {
-    let corrupt = |position: u64, offset: Option<Offset>, reason: String| StorageError::CorruptBatch {
-        file: plan.path.clone(),
-        position,
-        offset,
-        reason,
-    };
+fn execute(
+    plan: &Plan,
+    start: Offset,
+    max_bytes: usize,
+    upper_bound: Offset,
+) -> Result<(Bytes, Option<(u64, u64)>)> {
+    let corrupt =
+        |position: u64, offset: Option<Offset>, reason: String| StorageError::CorruptBatch {
+            file: plan.path.clone(),
+            position,
+            offset,
+            reason,
+        };
     // Skip, header by header, the batches below the one holding `start`.
     let mut position = plan.from;
     let mut header_buf = [0u8; HEADER_SIZE];
@@ -214,9 +220,14 @@ fn execute(plan: &Plan, start: Offset, max_bytes: usize, upper_bound: Offset) ->
         plan.file
             .read_exact_at(&mut header_buf[..len], position)
             .io_context("read segment", &plan.path)?;
-        let header = BatchHeader::parse(&header_buf[..len]).map_err(|r| corrupt(position, None, r))?;
+        let header =
+            BatchHeader::parse(&header_buf[..len]).map_err(|r| corrupt(position, None, r))?;
         if header.total_size() as u64 > plan.size - position {
-            return Err(corrupt(position, Some(header.base_offset), "batch runs past the segment end".to_owned()));
+            return Err(corrupt(
+                position,
+                Some(header.base_offset),
+                "batch runs past the segment end".to_owned(),
+            ));
         }
         if header.last_offset() >= start {
             break header;
@@ -235,7 +246,9 @@ fn execute(plan: &Plan, start: Offset, max_bytes: usize, upper_bound: Offset) ->
     let mut end = 0;
     let mut check_crc_from = None;
     while end < buf.len() {
-        let Ok(header) = BatchHeader::parse(&buf[end..]) else { break };
+        let Ok(header) = BatchHeader::parse(&buf[end..]) else {
+            break;
+        };
         let size = header.total_size();
         let whole = end + size <= buf.len();
         let fits = end == 0 || end + size <= max_bytes;
@@ -246,7 +259,11 @@ fn execute(plan: &Plan, start: Offset, max_bytes: usize, upper_bound: Offset) ->
         if file_position + size as u64 > plan.verified_to {
             check_crc_from.get_or_insert(file_position);
             if !header.crc_matches(&buf[end..end + size]) {
-                return Err(corrupt(file_position, Some(header.base_offset), "CRC32C mismatch".to_owned()));
+                return Err(corrupt(
+                    file_position,
+                    Some(header.base_offset),
+                    "CRC32C mismatch".to_owned(),
+                ));
             }
         }
         end += size;

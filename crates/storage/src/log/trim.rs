@@ -24,7 +24,8 @@ pub struct RetentionOutcome {
 
 impl Log {
     /// Removes every batch at or above `offset`; a batch that straddles `offset` goes
-    /// whole, so the new log end is at most `offset`. Returns the new log end. Durable
+    /// whole, so the new log end is at most `offset` (but never below the log start
+    /// offset). Returns the new log end. Durable
     /// before it returns, so a crash cannot bring the removed data back under offsets
     /// that new appends will reuse.
     pub fn truncate_to(&mut self, offset: Offset) -> Result<Offset> {
@@ -77,17 +78,26 @@ impl Log {
         }
         let segment = state.active_mut();
         let mut cut = segment.size();
-        scan_file(segment.file(), segment.path(), segment.scan_start(offset), segment.size(), false, |pos, h, _| {
-            if h.last_offset() >= offset {
-                cut = pos;
-                return false;
-            }
-            true
-        })?;
+        scan_file(
+            segment.file(),
+            segment.path(),
+            segment.scan_start(offset),
+            segment.size(),
+            false,
+            |pos, h, _| {
+                if h.last_offset() >= offset {
+                    cut = pos;
+                    return false;
+                }
+                true
+            },
+        )?;
         if cut < segment.size() {
             segment.truncate_at(cut, &self.config)?;
         }
-        let end = segment.next_offset().max(segment.base());
+        // Never below the log start: when the cut batch began below it, the offsets up to
+        // the log start hold nothing now and are not handed out again.
+        let end = segment.next_offset().max(state.log_start);
         state.log_end = end;
         Ok(end)
     }
@@ -142,7 +152,14 @@ impl Log {
                     max_timestamp: s.max_timestamp(),
                 })
                 .collect();
-            let count = retention::segments_to_delete(&sealed, total, &self.config, now, state.log_start, high_watermark);
+            let count = retention::segments_to_delete(
+                &sealed,
+                total,
+                &self.config,
+                now,
+                state.log_start,
+                high_watermark,
+            );
             let doomed: Vec<Segment> = sealed[..count]
                 .iter()
                 .filter_map(|f| state.segments.remove(&f.base))
