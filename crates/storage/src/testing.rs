@@ -58,3 +58,25 @@ pub fn batch_of_size(count: usize, value_size: usize, timestamp: i64) -> Vec<u8>
         .collect();
     batch_with_records(&records, timestamp)
 }
+
+/// A decoded record: (offset, key, value).
+pub type DecodedRecord = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Decodes every record of every whole batch in `bytes` (as returned by a read).
+pub fn decode_all(bytes: &[u8]) -> Vec<DecodedRecord> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let header = crate::batch::BatchHeader::parse(&bytes[at..]).expect("whole batch");
+        let batch = &bytes[at..at + header.total_size()];
+        for record in crate::records::decode(batch).expect("decodable batch") {
+            out.push((
+                record.offset,
+                record.key.map(|k| k.to_vec()),
+                record.value.map(|v| v.to_vec()),
+            ));
+        }
+        at += header.total_size();
+    }
+    out
+}

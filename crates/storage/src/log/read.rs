@@ -117,8 +117,8 @@ impl LogReader {
             return Ok(Err(empty));
         }
         // The segment holding `start`, or the first after it that has anything at or
-        // above it (a compacted segment may end below `start` though its successor starts
-        // above it).
+        // above it: compaction may empty a segment, or remove its last batches so that it
+        // ends below `start` though its successor starts above it.
         let floor = state
             .segments
             .range(..=start)
@@ -128,7 +128,7 @@ impl LogReader {
             .segments
             .range(floor..)
             .map(|(_, s)| s)
-            .find(|s| s.next_offset() > start)
+            .find(|s| s.size() > 0 && s.next_offset() > start)
         else {
             return Ok(Err(empty));
         };
