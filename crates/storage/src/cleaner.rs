@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -289,8 +290,12 @@ impl Log {
             .sync_dir(&dir)
             .io_context("fsync directory", &dir)?;
         let segment = Segment::open_trusted(&dir, base, &self.config)?;
-        let mut state = self.shared.lock();
-        state.segments.insert(base, segment);
+        // Readers that planned on the old segment keep reading its (unlinked) file, which
+        // is consistent; the generation bump makes them retry so that what they note as
+        // CRC-verified is about the new file.
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
+        self.shared.lock().segments.insert(base, segment);
+        self.shared.generation.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 }

@@ -6,15 +6,18 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 
+/// A record to encode: (key, value); a `None` value is a tombstone.
+pub type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// One batch holding `records` (key, value), timestamps `timestamp`, `timestamp + 1`, …,
 /// uncompressed, offsets from 0 (the log assigns real ones on append).
-pub fn batch_with_records(records: &[(Option<&[u8]>, Option<&[u8]>)], timestamp: i64) -> Vec<u8> {
+pub fn batch_with_records(records: &[KeyValue<'_>], timestamp: i64) -> Vec<u8> {
     batch_with_compression(records, timestamp, Compression::None)
 }
 
 /// Like [`batch_with_records`], compressed with `compression`.
 pub fn batch_with_compression(
-    records: &[(Option<&[u8]>, Option<&[u8]>)],
+    records: &[KeyValue<'_>],
     timestamp: i64,
     compression: Compression,
 ) -> Vec<u8> {
@@ -52,7 +55,7 @@ pub fn batch_with_compression(
 pub fn batch_of_size(count: usize, value_size: usize, timestamp: i64) -> Vec<u8> {
     let value = vec![b'x'; value_size];
     let keys: Vec<Vec<u8>> = (0..count).map(|i| format!("k{i}").into_bytes()).collect();
-    let records: Vec<(Option<&[u8]>, Option<&[u8]>)> = keys
+    let records: Vec<KeyValue<'_>> = keys
         .iter()
         .map(|k| (Some(k.as_slice()), Some(value.as_slice())))
         .collect();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use kafka_protocol::records::Compression;
 use rill_storage::batch::BatchHeader;
-use rill_storage::testing::{DecodedRecord, batch_with_compression, decode_all};
+use rill_storage::testing::{DecodedRecord, KeyValue, batch_with_compression, decode_all};
 use rill_storage::{Log, LogConfig, ManualClock};
 use rill_types::{LeaderEpoch, Offset};
 
@@ -29,7 +29,7 @@ fn config(extra: &[(&str, &str)]) -> LogConfig {
 
 /// Appends one batch of `records` (key, value; `None` value = tombstone).
 fn put(log: &mut Log, records: &[(&str, Option<&str>)], compression: Compression, ts: i64) {
-    let records: Vec<(Option<&[u8]>, Option<&[u8]>)> = records
+    let records: Vec<KeyValue<'_>> = records
         .iter()
         .map(|(k, v)| (Some(k.as_bytes()), v.map(str::as_bytes)))
         .collect();

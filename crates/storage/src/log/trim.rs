@@ -128,7 +128,8 @@ impl Log {
         if self.epochs.truncate_from_start(offset) {
             self.epochs.persist(&*self.disk).map_err(|e| self.fail(e))?;
         }
-        self.apply_retention(log_end)?;
+        // Bounded by the new start, retention deletes exactly the segments wholly below it.
+        self.apply_retention(offset)?;
         Ok(offset)
     }
 
