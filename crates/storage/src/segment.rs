@@ -360,18 +360,27 @@ impl Segment {
         self.time_index.write_pending()
     }
 
-    /// Writes pending index entries, marks the segment clean and returns the files that
-    /// must now be fsynced (log first), so the caller can sync them without holding the
-    /// log's state lock. If a sync then fails the whole log fails, so "clean" is never
-    /// trusted after a failed sync.
-    pub fn take_for_sync(&mut self) -> Result<[(Arc<File>, PathBuf); 3]> {
+    /// Marks the segment clean and returns the `.log` file, which the caller must now
+    /// fsync without holding the log's state lock. If that sync fails the whole log fails,
+    /// so "clean" is never trusted after a failed sync.
+    ///
+    /// The indexes are written but not synced: they are rebuildable, and on open they are
+    /// sanity-checked and the tail after their last entry rescanned, so an index that lost
+    /// its newest entries in a crash costs a longer scan, never a wrong read. Index files
+    /// that were rewritten rather than appended to (truncation, rebuild) are synced with
+    /// [`Segment::take_all_for_sync`], since a stale but plausible index could misdirect a
+    /// read.
+    pub fn take_for_sync(&mut self) -> Result<(Arc<File>, PathBuf)> {
         self.write_indexes()?;
         self.dirty = false;
-        Ok([
-            (Arc::clone(&self.file), self.path.clone()),
-            self.offset_index.handle(),
-            self.time_index.handle(),
-        ])
+        Ok((Arc::clone(&self.file), self.path.clone()))
+    }
+
+    /// Like [`Segment::take_for_sync`], with the two index files as well (clean close,
+    /// truncation).
+    pub fn take_all_for_sync(&mut self) -> Result<[(Arc<File>, PathBuf); 3]> {
+        let log = self.take_for_sync()?;
+        Ok([log, self.offset_index.handle(), self.time_index.handle()])
     }
 
     /// Whether there are writes since the last sync.

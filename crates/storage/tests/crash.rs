@@ -211,7 +211,7 @@ fn missing_and_garbage_indexes_are_rebuilt() {
                 .unwrap();
         let mut log = common::open(dir.path(), &config, &clock);
         let mut written = Vec::new();
-        for i in 0..20 {
+        for i in 0..30 {
             let (first, _, bytes) = common::append(&mut log, 3, 100, 10_000 + 10 * i);
             written.push((first, bytes));
         }
@@ -226,6 +226,17 @@ fn missing_and_garbage_indexes_are_rebuilt() {
         fs::write(files[0].with_extension("timeindex"), [7u8; 25]).unwrap();
         fs::write(files[1].with_extension("index"), [0u8; 64]).unwrap();
         fs::write(files[1].with_extension("timeindex"), b"not an index at all").unwrap();
+        // An index that lost its newest entries (they were never fsynced): still valid,
+        // shorter; the tail after its last entry is rescanned.
+        let index = files[2].with_extension("index");
+        let len = fs::metadata(&index).unwrap().len();
+        assert!(len >= 16, "want a few index entries, got {len} bytes");
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&index)
+            .unwrap()
+            .set_len(len / 16 * 8)
+            .unwrap();
 
         let log = common::open(dir.path(), &config, &clock);
         for (i, (base, want)) in written.iter().enumerate() {

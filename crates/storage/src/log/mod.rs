@@ -206,18 +206,30 @@ impl Log {
 
     /// Makes everything appended so far durable and advances the recovery point.
     pub fn flush(&mut self) -> Result<()> {
+        self.flush_files(false)
+    }
+
+    /// Flushes the dirty segments' `.log` files, and with `with_indexes` every segment's
+    /// index files too (clean close, after a truncation rewrote them).
+    pub(crate) fn flush_files(&mut self, with_indexes: bool) -> Result<()> {
         self.ensure_ok()?;
         let (end, handles) = {
             let mut state = self.shared.lock();
             let end = state.log_end;
             let mut handles = Vec::new();
-            for segment in state.segments.values_mut().filter(|s| s.is_dirty()) {
-                match segment.take_for_sync() {
-                    Ok(files) => handles.extend(files),
-                    Err(e) => {
-                        drop(state);
-                        return Err(self.fail(e));
-                    }
+            for segment in state.segments.values_mut() {
+                let taken = if with_indexes {
+                    segment
+                        .take_all_for_sync()
+                        .map(|files| handles.extend(files))
+                } else if segment.is_dirty() {
+                    segment.take_for_sync().map(|file| handles.push(file))
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = taken {
+                    drop(state);
+                    return Err(self.fail(e));
                 }
             }
             (end, handles)
@@ -274,7 +286,7 @@ impl Log {
     /// Closes the log cleanly: flush everything, write the checkpoints and the
     /// clean-shutdown marker, so the next open trusts the files without a scan.
     pub fn close(mut self) -> Result<()> {
-        self.flush()?;
+        self.flush_files(true)?;
         self.checkpoint()?;
         let marker = self.shared.dir.join(CLEAN_SHUTDOWN_FILE);
         let file =

@@ -136,8 +136,9 @@ impl Log {
             let handles: Vec<_> = {
                 let mut state = log.shared.lock();
                 let mut handles = Vec::new();
+                // Recovery rebuilt indexes: sync them with the logs.
                 for segment in state.segments.values_mut() {
-                    handles.extend(segment.take_for_sync()?);
+                    handles.extend(segment.take_all_for_sync()?);
                 }
                 handles
             };

@@ -57,7 +57,9 @@ impl Log {
             self.epochs.persist(&*self.disk).map_err(|e| self.fail(e))?;
         }
         self.dir_dirty = true;
-        self.flush()?;
+        // The truncated segment's indexes were rewritten: sync them too (see
+        // `Segment::take_for_sync` on why appended-to indexes need no sync).
+        self.flush_files(true)?;
         Ok(new_end)
     }
 
