@@ -33,6 +33,12 @@ pub mod raft {
     include!(concat!(env!("OUT_DIR"), "/rill.raft.rs"));
 }
 
+/// The cluster metadata records (`proto/metadata.proto`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod metadata {
+    include!(concat!(env!("OUT_DIR"), "/rill.metadata.rs"));
+}
+
 /// The controller's service for brokers (`proto/controller.proto`).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod controller {
