@@ -51,11 +51,12 @@ pub fn after_liveness_change(
             .copied()
             .find(|b| isr.contains(b) && active(*b))
     };
-    if leader.is_none() && unclean {
-        if let Some(b) = partition.replicas.iter().copied().find(|b| active(*b)) {
-            leader = Some(b);
-            isr = vec![b];
-        }
+    if leader.is_none()
+        && unclean
+        && let Some(b) = partition.replicas.iter().copied().find(|b| active(*b))
+    {
+        leader = Some(b);
+        isr = vec![b];
     }
     let election = Election { leader, isr };
     (election.leader != partition.leader || election.isr != partition.isr).then_some(election)
