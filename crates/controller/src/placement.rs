@@ -198,7 +198,7 @@ mod tests {
                     // With unevenly sized racks, rack spread wins over replica balance
                     // (a lone broker in its rack gets a replica of every partition), as
                     // in Kafka; balance is only promised for even racks.
-                    if racks == 0 || n as usize % racks == 0 {
+                    if racks == 0 || (n as usize).is_multiple_of(racks) {
                         assert!(
                             spread(&replicas, n) <= rf,
                             "replicas {replicas:?} {context}"
