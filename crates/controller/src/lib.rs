@@ -2,12 +2,15 @@
 //!
 //! Built so far: the pure decision cores the control managers use — replica placement
 //! ([`placement`]), leader election ([`election`]) and the broker heartbeat lease
-//! ([`heartbeats`]). The Raft log store, state machine, network, event loop and gRPC
-//! service follow (see docs/ARCHITECTURE.md).
+//! ([`heartbeats`]) — and openraft fixed to rill's types with its storage ([`raft`]: the
+//! sled log store and the metadata state machine). The Raft network, event loop and
+//! gRPC service follow (see docs/ARCHITECTURE.md).
 
+mod atomic_file;
 pub mod election;
 mod error;
 pub mod heartbeats;
 pub mod placement;
+pub mod raft;
 
 pub use error::ControllerError;
