@@ -7,10 +7,14 @@
 //! gRPC service follow (see docs/ARCHITECTURE.md).
 
 mod atomic_file;
+pub mod config_keys;
 pub mod election;
 mod error;
 pub mod heartbeats;
+pub mod manager;
 pub mod placement;
 pub mod raft;
+mod refusal;
 
 pub use error::ControllerError;
+pub use refusal::{ErrorCode, Refusal};

@@ -193,6 +193,20 @@ impl MetadataDelta {
                 }
                 self.changes.configs.insert(resource);
             }
+            Record::Cluster(r) => {
+                if r.cluster_id.is_empty() {
+                    return Err(malformed("cluster", "empty cluster id"));
+                }
+                match &self.image.cluster_id {
+                    Some(id) if **id != *r.cluster_id => {
+                        return Err(invariant(
+                            "cluster",
+                            format!("cluster id {id} cannot become {}", r.cluster_id),
+                        ));
+                    }
+                    _ => self.image.cluster_id = Some(r.cluster_id.as_str().into()),
+                }
+            }
             Record::ProducerIds(r) => {
                 let next: ProducerId = r
                     .next_producer_id

@@ -27,6 +27,7 @@ pub struct MetadataImage {
     pub(crate) topic_ids: Arc<BTreeMap<String, TopicId>>,
     pub(crate) configs: Arc<BTreeMap<ConfigResource, BTreeMap<String, String>>>,
     pub(crate) next_producer_id: ProducerId,
+    pub(crate) cluster_id: Option<Arc<str>>,
 }
 
 impl Default for MetadataImage {
@@ -38,6 +39,7 @@ impl Default for MetadataImage {
             topic_ids: Arc::default(),
             configs: Arc::default(),
             next_producer_id: ProducerId::new(0),
+            cluster_id: None,
         }
     }
 }
@@ -46,6 +48,11 @@ impl MetadataImage {
     /// The offset of the last record applied (0 for the empty image).
     pub fn offset(&self) -> MetadataOffset {
         self.offset
+    }
+
+    /// The cluster id, once the first controller wrote it.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
     }
 
     /// Every registered broker, by id.
@@ -129,6 +136,11 @@ impl MetadataImage {
         let wrap = |record: Record| MetadataRecord {
             record: Some(record),
         };
+        if let Some(id) = &self.cluster_id {
+            records.push(wrap(Record::Cluster(rill_proto::metadata::ClusterRecord {
+                cluster_id: id.to_string(),
+            })));
+        }
         for broker in self.brokers.values() {
             records.push(wrap(Record::RegisterBroker(RegisterBrokerRecord {
                 broker_id: Some(broker.id.into()),
