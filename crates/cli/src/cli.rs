@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a controller quorum member.
-    Controller(NotBuilt),
+    Controller(crate::controller_cmd::ControllerArgs),
     /// Run a broker.
     Broker(NotBuilt),
     /// Run several roles in one process (combined mode), e.g. --roles controller,broker.
@@ -34,9 +34,9 @@ pub enum Command {
     /// Start a local multi-process cluster for development.
     Dev(NotBuilt),
     /// Create, list, describe, delete and configure topics.
-    Topic(NotBuilt),
+    Topic(crate::admin_cmd::TopicArgs),
     /// Describe the cluster: brokers and the controller quorum.
-    Cluster(NotBuilt),
+    Cluster(crate::admin_cmd::ClusterArgs),
     /// Partition operations (e.g. leader election).
     Partition(NotBuilt),
     /// Produce records from stdin or a file.
@@ -61,12 +61,12 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         let name = match self {
-            Command::Controller(_) => "controller",
+            Command::Controller(args) => return args.run(),
+            Command::Topic(args) => return args.run(),
+            Command::Cluster(args) => return args.run(),
             Command::Broker(_) => "broker",
             Command::Server(_) => "server",
             Command::Dev(_) => "dev",
-            Command::Topic(_) => "topic",
-            Command::Cluster(_) => "cluster",
             Command::Partition(_) => "partition",
             Command::Produce(_) => "produce",
             Command::Consume(_) => "consume",
@@ -90,9 +90,8 @@ mod tests {
 
     #[test]
     fn unbuilt_subcommands_fail_and_say_so() {
-        let cli =
-            Cli::try_parse_from(["rill", "topic", "create", "--partitions", "3", "t"]).unwrap();
+        let cli = Cli::try_parse_from(["rill", "produce", "--topic", "t"]).unwrap();
         let err = cli.command.run().unwrap_err().to_string();
-        assert!(err.contains("`rill topic` is not built yet"), "{err}");
+        assert!(err.contains("`rill produce` is not built yet"), "{err}");
     }
 }

@@ -1,7 +1,9 @@
 //! The `rill` executable. Parsing lives in [`cli`]; each subcommand's work lives in the
 //! library crates, so this file only sets up logging and dispatches.
 
+mod admin_cmd;
 mod cli;
+mod controller_cmd;
 mod logging;
 
 use std::process::ExitCode;

@@ -63,6 +63,13 @@ impl Heartbeats {
             .collect();
     }
 
+    /// Whether `broker` holds a lease that has not run out at `now_ms`.
+    pub fn is_alive(&self, broker: BrokerId, now_ms: u64) -> bool {
+        self.last
+            .get(&broker)
+            .is_some_and(|lease| now_ms.saturating_sub(lease.last_ms) < self.session_timeout_ms)
+    }
+
     /// Brokers (with the epoch they last heartbeated with) whose lease has run out at `now_ms`.
     pub fn expired(&self, now_ms: u64) -> Vec<(BrokerId, i64)> {
         self.last

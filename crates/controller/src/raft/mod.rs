@@ -7,9 +7,13 @@
 #![allow(clippy::result_large_err)]
 
 mod log_store;
+mod network;
+mod service;
 mod state_machine;
 mod types;
 
 pub use log_store::SledLogStore;
+pub use network::GrpcNetworkFactory;
+pub use service::RaftGrpcService;
 pub use state_machine::MetadataStateMachine;
 pub use types::{Applied, MetadataWrite, NodeId, TypeConfig, decode, encode};

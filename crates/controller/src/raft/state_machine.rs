@@ -106,6 +106,20 @@ impl MetadataStateMachine {
         self.lock().image.clone()
     }
 
+    /// The index of the last applied log entry (0 before any).
+    pub fn applied_index(&self) -> u64 {
+        self.lock().last_applied.map_or(0, |l| l.index)
+    }
+
+    /// The current image and the index of the last applied entry, read together.
+    pub fn view(&self) -> (Arc<MetadataImage>, u64) {
+        let state = self.lock();
+        (
+            state.image.clone(),
+            state.last_applied.map_or(0, |l| l.index),
+        )
+    }
+
     /// A receiver that sees every newly applied image.
     pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataImage>> {
         self.images.subscribe()

@@ -1,0 +1,128 @@
+//! [`ControllerClient`]: calls to the active controller, following NOT_CONTROLLER.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rill_proto::controller::controller_service_client::ControllerServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No controller address given, or one that is not a valid address.
+    #[error("bad controller address {0:?}: {1}")]
+    Address(String, String),
+    /// No active controller answered within the deadline.
+    #[error("no active controller answered within {deadline:?} (last error: {last})")]
+    NoController {
+        /// The deadline.
+        deadline: Duration,
+        /// The last error seen.
+        last: String,
+    },
+    /// The active controller refused the call.
+    #[error("{}: {}", .0.code(), .0.message())]
+    Status(Status),
+}
+
+fn channel(addr: &str) -> Result<Channel, ClientError> {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .map(|e| {
+            e.connect_timeout(Duration::from_secs(1))
+                .timeout(Duration::from_secs(15))
+                .connect_lazy()
+        })
+        .map_err(|e| ClientError::Address(addr.to_owned(), e.to_string()))
+}
+
+/// A client of the controller quorum.
+#[derive(Debug, Clone)]
+pub struct ControllerClient {
+    addrs: Vec<String>,
+    channels: Vec<Channel>,
+    current: usize,
+    deadline: Duration,
+}
+
+impl ControllerClient {
+    /// A client of the controllers at `addrs` ("host:port"), giving each call up to
+    /// `deadline` to find the active controller.
+    pub fn new(addrs: &[String], deadline: Duration) -> Result<Self, ClientError> {
+        if addrs.is_empty() {
+            return Err(ClientError::Address(
+                String::new(),
+                "no controller address given".into(),
+            ));
+        }
+        let channels = addrs.iter().map(|a| channel(a)).collect::<Result<_, _>>()?;
+        Ok(Self {
+            addrs: addrs.to_vec(),
+            channels,
+            current: 0,
+            deadline,
+        })
+    }
+
+    /// The index of `addr`, adding it (a leader the caller did not list) if new.
+    fn index_of(&mut self, addr: &str) -> Result<usize, ClientError> {
+        if let Some(i) = self.addrs.iter().position(|a| a == addr) {
+            return Ok(i);
+        }
+        self.channels.push(channel(addr)?);
+        self.addrs.push(addr.to_owned());
+        Ok(self.addrs.len() - 1)
+    }
+
+    /// Calls `f` on the active controller, following NOT_CONTROLLER answers and skipping
+    /// unreachable controllers until the deadline.
+    pub async fn call<T, F, Fut>(&mut self, mut f: F) -> Result<T, ClientError>
+    where
+        F: FnMut(ControllerServiceClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        let start = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            let client = ControllerServiceClient::new(self.channels[self.current].clone())
+                .max_decoding_message_size(64 << 20)
+                .max_encoding_message_size(64 << 20);
+            let err = match f(client).await {
+                Ok(r) => return Ok(r.into_inner()),
+                Err(s) => s,
+            };
+            let retry = match err.code() {
+                Code::FailedPrecondition if err.message().starts_with("NOT_CONTROLLER") => {
+                    let leader = err
+                        .metadata()
+                        .get("rill-leader-addr")
+                        .and_then(|v| v.to_str().ok());
+                    match leader.map(|l| self.index_of(l)) {
+                        Some(Ok(i)) if i != self.current => {
+                            self.current = i;
+                            continue;
+                        }
+                        _ => self.current = (self.current + 1) % self.channels.len(),
+                    }
+                    true
+                }
+                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded => {
+                    self.current = (self.current + 1) % self.channels.len();
+                    true
+                }
+                _ => false,
+            };
+            if !retry {
+                return Err(ClientError::Status(err));
+            }
+            if start.elapsed() + backoff > self.deadline {
+                return Err(ClientError::NoController {
+                    deadline: self.deadline,
+                    last: err.message().to_owned(),
+                });
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(200));
+        }
+    }
+}
