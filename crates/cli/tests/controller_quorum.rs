@@ -71,14 +71,7 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
 
     // The killed node restarts from its data dir and catches up.
     q.spawn(leader);
-    let voter = (leader + 1) as u64;
-    wait_for(
-        "the restarted controller to catch up",
-        Duration::from_secs(30),
-        || {
-            let mut client = client.clone();
-            async move {
-                let c = describe_cluster(&mut client).await;
+    wait_caught_up(&client, leader as u64 + 1, Duration::from_secs(30)).await;
                 c.voters
                     .iter()
                     .find(|v| v.node_id.map(|n| n.id) == Some(voter))

@@ -122,7 +122,7 @@ impl ControllerClient {
                 });
             }
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_millis(200));
+            backoff = (backoff * 2).min(Duration::from_millis(100));
         }
     }
 }

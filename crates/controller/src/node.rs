@@ -58,7 +58,7 @@ pub struct NodeConfig {
 
 impl NodeConfig {
     /// Defaults for `node_id` in `data_dir` with `voters`: Kafka's 9 s session timeout,
-    /// 50 ms heartbeats, 300–600 ms elections, a snapshot every 5000 entries.
+    /// 50 ms heartbeats, 200–400 ms election timeouts, a snapshot every 5000 entries.
     pub fn new(node_id: NodeId, data_dir: PathBuf, voters: BTreeMap<NodeId, String>) -> Self {
         Self {
             node_id,
@@ -66,7 +66,7 @@ impl NodeConfig {
             voters,
             session_timeout_ms: 9_000,
             heartbeat_ms: 50,
-            election_timeout_ms: 300,
+            election_timeout_ms: 200,
             snapshot_every: 5_000,
             expected_cluster_id: None,
         }

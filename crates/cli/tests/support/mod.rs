@@ -160,10 +160,7 @@ pub async fn register_brokers(client: &mut ControllerClient, n: i32) {
             want_shutdown: false,
         };
         let h = client
-            .call(|mut c| {
-                let hb = hb.clone();
-                async move { c.broker_heartbeat(hb).await }
-            })
+            .call(|mut c| async move { c.broker_heartbeat(hb).await })
             .await
             .unwrap();
         assert!(h.error.is_none() && !h.is_fenced, "{h:?}");
@@ -225,4 +222,20 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until the active controller reports voter `node` with no lag.
+pub async fn wait_caught_up(client: &ControllerClient, node: u64, limit: Duration) {
+    wait_for("the voter to catch up", limit, || {
+        let mut client = client.clone();
+        async move {
+            let c = describe_cluster(&mut client).await;
+            c.voters
+                .iter()
+                .find(|v| v.node_id.map(|n| n.id) == Some(node))
+                .and_then(|v| v.lag)
+                .filter(|l| *l == 0)
+        }
+    })
+    .await;
 }

@@ -181,3 +181,81 @@ pub(crate) mod testing {
         }
     }
 }
+
+pub mod testing_support {
+    //! Images built by the managers alone, for benchmarks and tests outside this crate.
+
+    use std::collections::BTreeMap;
+
+    use rill_metadata::records::{RegisterBrokerRecord, UnfenceBrokerRecord};
+
+    use super::*;
+    use crate::manager::topics::{NewTopic, create_topics};
+
+    fn apply(image: &MetadataImage, records: &[MetadataRecord]) -> MetadataImage {
+        let mut delta = MetadataDelta::new(image);
+        let offset = MetadataOffset::new(image.offset().get() + 1);
+        for r in records {
+            delta.replay(offset, r).expect("manager records replay");
+        }
+        delta.apply().0
+    }
+
+    /// An image with brokers 1..=n registered and unfenced.
+    pub fn brokers_image(n: i32) -> MetadataImage {
+        let mut image = MetadataImage::default();
+        for id in 1..=n {
+            let b = BrokerId::new(id);
+            image = apply(
+                &image,
+                &[rec(Record::RegisterBroker(RegisterBrokerRecord {
+                    broker_id: Some(b.into()),
+                    incarnation_id: vec![id as u8; 16],
+                    listeners: vec![],
+                    rack: None,
+                    broker_epoch: None,
+                }))],
+            );
+            let epoch = image.broker(b).expect("registered").epoch;
+            image = apply(
+                &image,
+                &[rec(Record::UnfenceBroker(UnfenceBrokerRecord {
+                    broker_id: Some(b.into()),
+                    broker_epoch: epoch,
+                }))],
+            );
+        }
+        image
+    }
+
+    /// `image` plus `topics` topics of `partitions` partitions and replication factor
+    /// `rf`, created 100 per write (deterministic ids).
+    pub fn create_all(
+        image: &MetadataImage,
+        topics: usize,
+        partitions: i32,
+        rf: i32,
+    ) -> MetadataImage {
+        let mut image = image.clone();
+        let mut n = 0u128;
+        let mut random = move || {
+            n += 1;
+            n << 64 | n
+        };
+        let names: Vec<usize> = (0..topics).collect();
+        for chunk in names.chunks(100) {
+            let request: Vec<NewTopic> = chunk
+                .iter()
+                .map(|i| NewTopic {
+                    name: format!("topic-{i:05}"),
+                    partitions,
+                    replication_factor: rf,
+                    configs: BTreeMap::new(),
+                })
+                .collect();
+            let w = create_topics(&image, &request, false, &mut random);
+            image = apply(&image, &w.records);
+        }
+        image
+    }
+}
