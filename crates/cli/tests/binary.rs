@@ -29,7 +29,7 @@ fn help_lists_the_subcommands() {
 
 #[test]
 fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
-    for sub in ["dev", "controller", "broker", "topic"] {
+    for sub in ["dev", "broker", "produce", "group"] {
         let out = rill(&[sub, "--some-flag", "value"]);
         assert!(!out.status.success(), "`rill {sub}` pretended to work");
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -38,6 +38,45 @@ fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
             "`rill {sub}` stderr: {stderr}"
         );
     }
+}
+
+#[test]
+fn controller_settings_are_checked_before_anything_starts() {
+    let out = rill(&[
+        "controller",
+        "--node-id",
+        "4",
+        "--data-dir",
+        "/nonexistent/x",
+        "--voters",
+        "1@127.0.0.1:1",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("node 4 is not among the voters"),
+        "{stderr}"
+    );
+    let out = rill(&[
+        "controller",
+        "--node-id",
+        "1",
+        "--data-dir",
+        "/tmp/x",
+        "--voters",
+        "1@nowhere",
+    ]);
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("has no port")
+    );
+    let out = rill(&["controller"]);
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("--node-id (or node.id) is required")
+    );
 }
 
 #[test]

@@ -88,6 +88,7 @@ type Run = Box<
 >;
 
 enum Command {
+    Tick(oneshot::Sender<()>),
     Write(Run),
     Read(Box<dyn FnOnce(Result<Arc<MetadataImage>, CallError>) + Send>),
 }
@@ -147,6 +148,17 @@ impl ControllerHandle {
             .map_err(|_| CallError::Unavailable(STOPPED.into()))?;
         rx.await
             .map_err(|_| CallError::Unavailable(STOPPED.into()))?
+    }
+
+    /// Runs the periodic work (lease expiry, new-term set-up) now, and returns when it
+    /// is done: lets tests with an injected clock step the loop deterministically.
+    pub async fn tick(&self) -> Result<(), CallError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Tick(tx))
+            .await
+            .map_err(|_| CallError::Unavailable(STOPPED.into()))?;
+        rx.await.map_err(|_| CallError::Unavailable(STOPPED.into()))
     }
 
     /// The current image, confirmed current by the quorum (`ensure_linearizable`).
@@ -319,6 +331,10 @@ impl EventLoop {
 
     async fn handle(&mut self, command: Command) {
         match command {
+            Command::Tick(done) => {
+                self.tick().await;
+                let _ = done.send(());
+            }
             Command::Read(reply) => {
                 let result = match self.ensure_leader().await {
                     Ok(()) => match self.linearize().await {

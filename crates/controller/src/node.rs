@@ -12,7 +12,9 @@
 //! openraft's `initialize` with the configured voters (every fresh voter may do so: they
 //! all write the same first entry), and a node with data never initializes again. Once
 //! the quorum's cluster id is applied, a node whose `cluster.id` says otherwise stops
-//! with [`NodeError::ForeignCluster`].
+//! with [`NodeError::ForeignCluster`]. Raft messages carry the cluster id, and a node
+//! that knows its id refuses messages of another cluster before they touch its log
+//! (`raft::admit`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -32,7 +34,8 @@ use crate::event_loop::{self, Clock, ControllerHandle, LoopConfig, TokioClock};
 use crate::grpc::ControllerGrpc;
 use crate::metadata_stream::MetadataStream;
 use crate::raft::{
-    GrpcNetworkFactory, MetadataStateMachine, NodeId, RaftGrpcService, SledLogStore, TypeConfig,
+    ClusterIdentity, GrpcNetworkFactory, MetadataStateMachine, NodeId, RaftGrpcService,
+    SledLogStore, TypeConfig,
 };
 
 /// How a controller runs.
@@ -195,6 +198,7 @@ impl ControllerNode {
             state.last_log_id.is_none() && vote.is_none() && stored_cluster.is_none()
         };
 
+        let identity = ClusterIdentity::new(stored_cluster.clone());
         let raft_config = Config {
             cluster_name: "rill".into(),
             heartbeat_interval: config.heartbeat_ms,
@@ -210,7 +214,7 @@ impl ControllerNode {
         let raft = Raft::new(
             config.node_id,
             Arc::new(raft_config),
-            GrpcNetworkFactory::new(config.node_id),
+            GrpcNetworkFactory::with_identity(config.node_id, identity.clone()),
             log.clone(),
             sm.clone(),
         )
@@ -241,7 +245,9 @@ impl ControllerNode {
             MetadataStream::new(sm.clone(), log),
         );
         let server = tonic::transport::Server::builder()
-            .add_service(RaftGrpcService::new(raft.clone()).into_server())
+            .add_service(
+                RaftGrpcService::with_identity(raft.clone(), identity.clone()).into_server(),
+            )
             .add_service(controller.into_server())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                 let _ = stopped.await;
@@ -257,6 +263,7 @@ impl ControllerNode {
             sm.clone(),
             cluster_file,
             stored_cluster,
+            identity,
             fail_tx,
         ));
 
@@ -338,6 +345,7 @@ async fn guard_cluster_id(
     sm: MetadataStateMachine,
     file: PathBuf,
     mut stored: Option<String>,
+    identity: ClusterIdentity,
     fail: watch::Sender<Option<String>>,
 ) {
     let mut images = sm.subscribe();
@@ -360,6 +368,7 @@ async fn guard_cluster_id(
                 None => match atomic_file::write(&file, id.as_bytes()) {
                     Ok(()) => {
                         tracing::info!(cluster_id = %id, "cluster id stored");
+                        identity.set(id.clone());
                         stored = Some(id);
                     }
                     Err(e) => tracing::error!(error = %e, "could not store the cluster id"),

@@ -2,86 +2,19 @@
 //! snapshot, write more, shut down, reopen from the same directory — the image (from
 //! the snapshot file plus the sled log after it) is intact and the node leads again.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, Unreachable};
-use openraft::network::RPCOption;
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
-};
-use openraft::{BasicNode, Config, Raft, RaftNetwork, RaftNetworkFactory};
+use openraft::BasicNode;
 use prost::Message as _;
-use rill_controller::raft::{
-    MetadataStateMachine, MetadataWrite, NodeId, SledLogStore, TypeConfig,
-};
+use rill_controller::raft::MetadataWrite;
 use rill_metadata::records::{MetadataBatch, RegisterBrokerRecord, TopicRecord};
 use rill_metadata::{MetadataRecord, Record};
 use rill_types::{BrokerId, TopicId};
 
-/// A single node never sends RPCs; any attempt is a test failure surfaced as unreachable.
-struct NoNetwork;
-struct NoPeer;
-
-#[derive(Debug, thiserror::Error)]
-#[error("single-node test has no peers")]
-struct NoPeers;
-
-impl RaftNetworkFactory<TypeConfig> for NoNetwork {
-    type Network = NoPeer;
-    async fn new_client(&mut self, _target: NodeId, _node: &BasicNode) -> NoPeer {
-        NoPeer
-    }
-}
-
-impl RaftNetwork<TypeConfig> for NoPeer {
-    async fn append_entries(
-        &mut self,
-        _: AppendEntriesRequest<TypeConfig>,
-        _: RPCOption,
-    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        Err(RPCError::Unreachable(Unreachable::new(&NoPeers)))
-    }
-    async fn install_snapshot(
-        &mut self,
-        _: InstallSnapshotRequest<TypeConfig>,
-        _: RPCOption,
-    ) -> Result<
-        InstallSnapshotResponse<NodeId>,
-        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
-    > {
-        Err(RPCError::Network(NetworkError::new(&NoPeers)))
-    }
-    async fn vote(
-        &mut self,
-        _: VoteRequest<NodeId>,
-        _: RPCOption,
-    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        Err(RPCError::Unreachable(Unreachable::new(&NoPeers)))
-    }
-}
-
-async fn start(dir: &std::path::Path) -> (Raft<TypeConfig>, MetadataStateMachine) {
-    let config = Config {
-        heartbeat_interval: 50,
-        election_timeout_min: 150,
-        election_timeout_max: 300,
-        snapshot_policy: openraft::SnapshotPolicy::Never,
-        max_in_snapshot_log_to_keep: 0,
-        ..Config::default()
-    }
-    .validate()
-    .unwrap();
-    let db = sled::Config::new().path(dir.join("raft")).open().unwrap();
-    let log = SledLogStore::open(db).unwrap();
-    let sm = MetadataStateMachine::open(&dir.join("sm")).unwrap();
-    let raft = Raft::new(1, Arc::new(config), NoNetwork, log, sm.clone())
-        .await
-        .unwrap();
-    (raft, sm)
-}
+use common::start;
 
 fn write(records: Vec<Record>) -> MetadataWrite {
     let batch = MetadataBatch {

@@ -6,12 +6,14 @@
 // methods return it, so our helpers return it too rather than box and unbox it.
 #![allow(clippy::result_large_err)]
 
+mod identity;
 mod log_store;
 mod network;
 mod service;
 mod state_machine;
 mod types;
 
+pub use identity::{CLUSTER_ID_HEADER, ClusterIdentity, admit};
 pub use log_store::SledLogStore;
 pub use network::GrpcNetworkFactory;
 pub use service::RaftGrpcService;

@@ -9,7 +9,8 @@
 //! Error mapping, chosen for openraft's replication loop (which backs off only on
 //! `Unreachable` and re-sends at once on the next event otherwise):
 //! - gRPC `Unavailable` (connection refused or reset, connect timeout: tonic's mapping of
-//!   a peer that is down) and `Unimplemented` (something else listens there) →
+//!   a peer that is down), `Unimplemented` (something else listens there) and
+//!   `PermissionDenied` (the peer belongs to another cluster, see [`super::admit`]) →
 //!   [`RPCError::Unreachable`], so the leader backs off instead of spinning on a dead peer;
 //! - our deadline (`RPCOption::hard_ttl`) expiring → [`RPCError::Timeout`];
 //! - any other gRPC status, an undecodable or empty reply, or the server's `error` →
@@ -50,6 +51,7 @@ use serde::de::DeserializeOwned;
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
+use super::identity::{CLUSTER_ID_HEADER, ClusterIdentity};
 use super::types::{NodeId, TypeConfig, decode, encode};
 
 /// How long establishing a TCP connection to a peer may take. Short: peers are in one
@@ -101,6 +103,8 @@ enum TransportError {
 pub struct GrpcNetworkFactory {
     /// This node's id, which openraft's `Timeout` error reports as the caller.
     id: NodeId,
+    /// This node's cluster id, sent with every RPC once known.
+    identity: ClusterIdentity,
     /// Per target: the address the channel was built for, and the channel (or why the
     /// address could not make one).
     channels: BTreeMap<NodeId, (String, Result<Channel, TransportError>)>,
@@ -109,8 +113,14 @@ pub struct GrpcNetworkFactory {
 impl GrpcNetworkFactory {
     /// A factory for node `id`'s outgoing Raft RPCs.
     pub fn new(id: NodeId) -> Self {
+        Self::with_identity(id, ClusterIdentity::default())
+    }
+
+    /// A factory whose RPCs carry `identity`'s cluster id (see [`super::admit`]).
+    pub fn with_identity(id: NodeId, identity: ClusterIdentity) -> Self {
         Self {
             id,
+            identity,
             channels: BTreeMap::new(),
         }
     }
@@ -150,6 +160,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetworkFactory {
         });
         GrpcNetwork {
             id: self.id,
+            identity: self.identity.clone(),
             target,
             node: node.clone(),
             client,
@@ -162,6 +173,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetworkFactory {
 #[derive(Debug)]
 pub struct GrpcNetwork {
     id: NodeId,
+    identity: ClusterIdentity,
     target: NodeId,
     node: BasicNode,
     /// `Err` when the target's address is not a valid URI authority: every RPC then fails
@@ -202,7 +214,12 @@ impl GrpcNetwork {
         // enforce it too and race us, reporting `Cancelled` (→ Network) instead of Timeout;
         // and the server needs none, as dropping the call resets the stream, which cancels
         // the handler.
-        let request = tonic::Request::new(RaftPayload { data });
+        let mut request = tonic::Request::new(RaftPayload { data });
+        if let Some(cluster) = self.identity.get()
+            && let Ok(value) = cluster.parse()
+        {
+            request.metadata_mut().insert(CLUSTER_ID_HEADER, value);
+        }
         let sent = async {
             match action {
                 RPCTypes::AppendEntries => client.append_entries(request).await,
@@ -254,7 +271,10 @@ fn network<E: std::error::Error>(e: TransportError) -> RPCError<NodeId, BasicNod
 /// `Network` (see the module docs for why the distinction matters).
 fn status_error<E: std::error::Error>(status: tonic::Status) -> RPCError<NodeId, BasicNode, E> {
     match status.code() {
-        Code::Unavailable | Code::Unimplemented => RPCError::Unreachable(Unreachable::new(&status)),
+        // PermissionDenied: the peer belongs to another cluster; back off like a dead peer.
+        Code::Unavailable | Code::Unimplemented | Code::PermissionDenied => {
+            RPCError::Unreachable(Unreachable::new(&status))
+        }
         _ => RPCError::Network(NetworkError::new(&status)),
     }
 }

@@ -10,7 +10,9 @@
 //! error.
 //!
 //! No gRPC status is returned for Raft outcomes: a status would be mapped to a transport
-//! error on the caller's side and trigger the wrong retry behaviour.
+//! error on the caller's side and trigger the wrong retry behaviour. The one status is
+//! PERMISSION_DENIED for a caller of another cluster ([`super::admit`]), which the
+//! caller backs off from like an unreachable peer.
 
 use openraft::Raft;
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
@@ -20,6 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
+use super::identity::{CLUSTER_ID_HEADER, ClusterIdentity, admit};
 use super::network::MAX_MESSAGE_BYTES;
 use super::types::{NodeId, TypeConfig, decode, encode};
 
@@ -27,12 +30,30 @@ use super::types::{NodeId, TypeConfig, decode, encode};
 #[derive(Clone)]
 pub struct RaftGrpcService {
     raft: Raft<TypeConfig>,
+    identity: ClusterIdentity,
 }
 
 impl RaftGrpcService {
     /// Serves RPCs addressed to `raft`.
     pub fn new(raft: Raft<TypeConfig>) -> Self {
-        Self { raft }
+        Self::with_identity(raft, ClusterIdentity::default())
+    }
+
+    /// Serves RPCs addressed to `raft`, refusing callers of a cluster other than
+    /// `identity`'s.
+    pub fn with_identity(raft: Raft<TypeConfig>, identity: ClusterIdentity) -> Self {
+        Self { raft, identity }
+    }
+
+    fn admit(&self, request: &Request<RaftPayload>) -> Result<(), Status> {
+        let remote = request
+            .metadata()
+            .get(CLUSTER_ID_HEADER)
+            .and_then(|v| v.to_str().ok());
+        admit(self.identity.get().as_deref(), remote).map_err(|reason| {
+            tracing::error!(%reason, "refused a Raft message");
+            Status::permission_denied(reason)
+        })
     }
 
     /// The tonic service, with message limits large enough for snapshot chunks and append
@@ -89,6 +110,7 @@ impl RaftService for RaftGrpcService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftReply>, Status> {
+        self.admit(&request)?;
         let rpc: AppendEntriesRequest<TypeConfig> = match decode_request("append_entries", request)
         {
             Ok(rpc) => rpc,
@@ -98,6 +120,7 @@ impl RaftService for RaftGrpcService {
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftReply>, Status> {
+        self.admit(&request)?;
         let rpc: VoteRequest<NodeId> = match decode_request("vote", request) {
             Ok(rpc) => rpc,
             Err(refused) => return Ok(refused),
@@ -109,6 +132,7 @@ impl RaftService for RaftGrpcService {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftReply>, Status> {
+        self.admit(&request)?;
         let rpc: InstallSnapshotRequest<TypeConfig> =
             match decode_request("install_snapshot", request) {
                 Ok(rpc) => rpc,
