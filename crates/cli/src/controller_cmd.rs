@@ -3,7 +3,7 @@
 //! Settings come from, in order of precedence: flags, `RILL_*` environment variables,
 //! a config file of `key=value` lines (Kafka's server.properties style: `node.id`,
 //! `data.dir`, `listen`, `controller.quorum.voters`, `broker.session.timeout.ms`,
-//! `cluster.id`), and defaults. SIGTERM or Ctrl-C stops the controller cleanly.
+//! `cluster.id`, `metadata.snapshot.entries`), and defaults. SIGTERM or Ctrl-C stops the controller cleanly.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +33,9 @@ pub struct ControllerArgs {
     /// broker.session.timeout.ms: a broker without a heartbeat for this long is fenced.
     #[arg(long, env = "RILL_BROKER_SESSION_TIMEOUT_MS")]
     pub broker_session_timeout_ms: Option<u64>,
+    /// Metadata log entries between snapshots (metadata.snapshot.entries; default 5000).
+    #[arg(long, env = "RILL_METADATA_SNAPSHOT_ENTRIES")]
+    pub metadata_snapshot_entries: Option<u64>,
     /// Refuse to start if the data directory belongs to another cluster id.
     #[arg(long, env = "RILL_CLUSTER_ID")]
     pub cluster_id: Option<String>,
@@ -91,6 +94,7 @@ impl ControllerArgs {
             "controller.quorum.voters",
             "broker.session.timeout.ms",
             "cluster.id",
+            "metadata.snapshot.entries",
         ];
         if let Some(k) = file.keys().find(|k| !known.contains(&k.as_str())) {
             bail!(
@@ -130,6 +134,14 @@ impl ControllerArgs {
             config.session_timeout_ms = ms;
         } else if let Some(ms) = take("broker.session.timeout.ms") {
             config.session_timeout_ms = ms.parse().context("broker.session.timeout.ms")?;
+        }
+        if let Some(n) = self.metadata_snapshot_entries {
+            config.snapshot_every = n;
+        } else if let Some(n) = take("metadata.snapshot.entries") {
+            config.snapshot_every = n.parse().context("metadata.snapshot.entries")?;
+        }
+        if config.snapshot_every == 0 {
+            bail!("metadata.snapshot.entries must be at least 1");
         }
         config.expected_cluster_id = self.cluster_id.or_else(|| take("cluster.id"));
         Ok((config, listen))

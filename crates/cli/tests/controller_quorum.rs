@@ -6,6 +6,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use rill_proto::controller::FetchMetadataRequest;
+use rill_proto::controller::controller_service_client::ControllerServiceClient;
+use rill_proto::controller::fetch_metadata_response::Payload;
+use rill_proto::metadata::metadata_record::Record;
 use support::*;
 
 fn names(prefix: &str, n: usize) -> Vec<String> {
@@ -103,17 +107,21 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wiped_follower_rejoins_and_a_foreign_data_dir_is_refused() {
-    let mut q = Quorum::start(3);
+async fn a_wiped_follower_rejoins_through_a_snapshot_and_a_foreign_data_dir_is_refused() {
+    // Snapshots every 5 entries, keeping 5 behind: the log a wiped node needs is gone.
+    let mut q = Quorum::start_with_config(3, "# set by the test\nmetadata.snapshot.entries = 5\n");
     let mut client = q.client();
     register_brokers(&mut client, 1).await;
-    let r = create_topics(&mut client, &names("t", 5), 1, 1).await;
-    assert!(r.topics.iter().all(|t| t.error.is_none()));
+    for name in names("t", 20) {
+        let r = create_topics(&mut client, &[name], 1, 1).await;
+        assert!(r.topics.iter().all(|t| t.error.is_none()));
+    }
     let cluster = describe_cluster(&mut client).await;
     let leader = cluster.leader_id.unwrap().id as usize - 1;
     let follower = (leader + 1) % 3;
 
-    // A wiped follower re-joins: it learns the log (or a snapshot) from the leader.
+    // A wiped follower re-joins: the leader's log starts after its last snapshot, so the
+    // follower gets that snapshot, then the entries after it.
     q.kill(follower);
     std::fs::remove_dir_all(q.data_dir(follower)).unwrap();
     q.spawn(follower);
@@ -131,6 +139,36 @@ async fn a_wiped_follower_rejoins_and_a_foreign_data_dir_is_refused() {
         std::fs::read_to_string(&id_file).unwrap().trim(),
         cluster.cluster_id
     );
+    // Its own log starts after the snapshot: a fetch from offset 0 begins with the image.
+    let mut follower_client =
+        ControllerServiceClient::connect(format!("http://{}", q.addrs[follower]))
+            .await
+            .unwrap();
+    let mut stream = follower_client
+        .fetch_metadata(FetchMetadataRequest {
+            applied_offset: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match first.payload {
+        Some(Payload::Image(image)) => {
+            let records = image.records.unwrap().records;
+            let topics = records
+                .iter()
+                .filter(|r| matches!(r.record, Some(Record::Topic(_))))
+                .count();
+            assert!(topics > 0, "the snapshot holds the topics");
+        }
+        other => panic!(
+            "expected the image first (the log before the snapshot is purged), got {other:?}"
+        ),
+    }
 
     // A data dir of node 1 refuses to run as node 2; one of another cluster refuses to start.
     q.kill(follower);

@@ -286,10 +286,13 @@ static TOPIC_KEYS: &[ConfigKey] = &[
         "The size, in bytes, a partition may reach before its oldest segments are deleted; -1 means no size limit."),
     decl("retention.ms", long(-1), "604800000",
         "How long, in milliseconds, a segment is kept after its newest record before it is deleted; -1 means no time limit."),
-    // 14 is Kafka 3.x's bound (the v0 record overhead); Kafka 4.0 raised it to 1 MiB.
-    decl("segment.bytes", int(14), "1073741824",
+    // Kafka 3.x's bound is 14 (the v0 record overhead; Kafka 4.0 raised it to 1 MiB).
+    // rill-storage needs 64 (a batch header plus a record); the controller must never
+    // accept what the log refuses (tests/tests/config_agreement.rs).
+    decl("segment.bytes", int(64), "1073741824",
         "The size, in bytes, a segment file may reach before a new segment is rolled."),
-    decl("segment.index.bytes", int(4), "10485760",
+    // Kafka's bound is 4; rill-storage needs room for two 8-byte entries.
+    decl("segment.index.bytes", int(16), "10485760",
         "The size, in bytes, of a segment's offset index; a new segment is rolled when it is full."),
     decl("segment.jitter.ms", long(0), "0",
         "The largest random amount, in milliseconds, subtracted from segment.ms so that many segments do not roll at once."),
@@ -322,7 +325,7 @@ static BROKER_KEYS: &[ConfigKey] = &[
     // Kafka's default is unset (falling back to log.retention.hours = 168, i.e. 7 days).
     decl("log.retention.ms", long(-1), "604800000",
         "The default of retention.ms: how long a segment is kept after its newest record; -1 means no time limit."),
-    decl("log.segment.bytes", int(14), "1073741824",
+    decl("log.segment.bytes", int(64), "1073741824",
         "The default of segment.bytes: the size a segment file may reach before a new segment is rolled."),
     decl("message.max.bytes", int(0), "1048588",
         "The default of max.message.bytes: the largest record batch a topic accepts, in bytes."),
@@ -447,8 +450,8 @@ mod tests {
             "must be at most 9223372036854775807"
         );
         assert_eq!(reason(t, "flush.messages", "0"), "must be at least 1");
-        assert_eq!(reason(t, "segment.bytes", "13"), "must be at least 14");
-        assert_eq!(validate(t, "segment.bytes", "14"), Ok(()));
+        assert_eq!(reason(t, "segment.bytes", "63"), "must be at least 64");
+        assert_eq!(validate(t, "segment.bytes", "64"), Ok(()));
         assert_eq!(validate(t, "segment.bytes", "2147483647"), Ok(()));
         assert_eq!(
             reason(t, "segment.bytes", "2147483648"),
@@ -456,7 +459,7 @@ mod tests {
         );
         assert_eq!(
             reason(t, "segment.bytes", "-99999999999999999999"),
-            "must be at least 14"
+            "must be at least 64"
         );
         assert_eq!(
             reason(t, "min.cleanable.dirty.ratio", "-0.01"),

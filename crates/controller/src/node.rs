@@ -53,7 +53,8 @@ pub struct NodeConfig {
     pub heartbeat_ms: u64,
     /// Raft election timeout, lower bound (the upper bound is twice it).
     pub election_timeout_ms: u64,
-    /// Entries between snapshots.
+    /// Entries between snapshots; also how many entries before the last snapshot the
+    /// log keeps (for followers a little behind), capped at 1000.
     pub snapshot_every: u64,
     /// If set, the data must belong to this cluster.
     pub expected_cluster_id: Option<String>,
@@ -206,7 +207,7 @@ impl ControllerNode {
             election_timeout_max: config.election_timeout_ms * 2,
             install_snapshot_timeout: 10_000,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every),
-            max_in_snapshot_log_to_keep: 1_000,
+            max_in_snapshot_log_to_keep: config.snapshot_every.min(1_000),
             ..Config::default()
         }
         .validate()

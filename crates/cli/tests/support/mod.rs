@@ -21,18 +21,31 @@ pub fn free_port() -> u16 {
 /// A quorum of controller processes.
 pub struct Quorum {
     pub dir: tempfile::TempDir,
+    /// A config file every controller reads (`--config`), if any.
+    pub config: Option<PathBuf>,
     pub addrs: Vec<String>,
     pub children: Vec<Option<Child>>,
 }
 
 impl Quorum {
     pub fn start(n: usize) -> Quorum {
+        Self::start_with_config(n, "")
+    }
+
+    /// Starts `n` controllers that also read `config` (key=value lines) from a file.
+    pub fn start_with_config(n: usize, config: &str) -> Quorum {
         let dir = tempfile::tempdir().unwrap();
         let addrs = (0..n)
             .map(|_| format!("127.0.0.1:{}", free_port()))
             .collect();
+        let config = (!config.is_empty()).then(|| {
+            let path = dir.path().join("controller.properties");
+            std::fs::write(&path, config).unwrap();
+            path
+        });
         let mut q = Quorum {
             dir,
+            config,
             addrs,
             children: (0..n).map(|_| None).collect(),
         };
@@ -61,7 +74,8 @@ impl Quorum {
             .append(true)
             .open(self.dir.path().join(format!("c{}.log", i + 1)))
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_rill"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rill"));
+        command
             .args([
                 "controller",
                 "--node-id",
@@ -73,7 +87,11 @@ impl Quorum {
             ])
             .arg("--data-dir")
             .arg(self.data_dir(i))
-            .args(["--broker-session-timeout-ms", "120000"])
+            .args(["--broker-session-timeout-ms", "120000"]);
+        if let Some(config) = &self.config {
+            command.arg("--config").arg(config);
+        }
+        let child = command
             .env("RILL_LOG", "info,openraft=warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -121,6 +139,16 @@ impl Quorum {
 
 impl Drop for Quorum {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            for i in 0..self.children.len() {
+                let log = self.log(i);
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                eprintln!("--- controller {} (last 40 lines) ---", i + 1);
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
         for i in 0..self.children.len() {
             self.kill(i);
         }
