@@ -235,6 +235,12 @@ impl ControllerNode {
             },
         );
 
+        let mut raft_service = RaftGrpcService::with_identity(raft.clone(), identity.clone());
+        if fresh {
+            // Maybe a wiped voter: sit out any election that was running (decision 34).
+            let grace = Duration::from_millis(3 * 2 * config.election_timeout_ms);
+            raft_service = raft_service.refuse_votes_until(tokio::time::Instant::now() + grace);
+        }
         let local_addr = listener
             .local_addr()
             .map_err(|e| NodeError::Io("listener address".into(), e))?;
@@ -246,9 +252,7 @@ impl ControllerNode {
             MetadataStream::new(sm.clone(), log),
         );
         let server = tonic::transport::Server::builder()
-            .add_service(
-                RaftGrpcService::with_identity(raft.clone(), identity.clone()).into_server(),
-            )
+            .add_service(raft_service.into_server())
             .add_service(controller.into_server())
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                 let _ = stopped.await;

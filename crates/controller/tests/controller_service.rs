@@ -349,3 +349,44 @@ async fn the_service_answers_brokers_and_administrators() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_that_starts_without_data_votes_only_after_a_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Node 2 never starts: node 1 alone cannot elect itself, and answers only our votes.
+    let voters = BTreeMap::from([(1, addr.clone()), (2, "127.0.0.1:1".to_owned())]);
+    let started = tokio::time::Instant::now();
+    let node = ControllerNode::start(NodeConfig::new(1, dir.path().join("c1"), voters), listener)
+        .await
+        .unwrap();
+    let mut raft =
+        rill_proto::raft::raft_service_client::RaftServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+    let vote = openraft::raft::VoteRequest::<u64>::new(openraft::Vote::new(100, 2), None);
+    let payload = || rill_proto::raft::RaftPayload {
+        data: rill_controller::raft::encode(&vote).unwrap(),
+    };
+    let refused = raft.vote(payload()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    assert!(refused.message().contains("does not vote yet"));
+    let deadline = started + DEADLINE;
+    loop {
+        match raft.vote(payload()).await {
+            Ok(_) => break,
+            Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                assert!(tokio::time::Instant::now() < deadline, "never votes");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_200),
+        "voted after only {waited:?}"
+    );
+    node.shutdown().await;
+}

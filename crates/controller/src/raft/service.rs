@@ -31,6 +31,8 @@ use super::types::{NodeId, TypeConfig, decode, encode};
 pub struct RaftGrpcService {
     raft: Raft<TypeConfig>,
     identity: ClusterIdentity,
+    /// Votes are refused before this instant (see [`RaftGrpcService::refuse_votes_until`]).
+    votes_from: Option<tokio::time::Instant>,
 }
 
 impl RaftGrpcService {
@@ -42,7 +44,22 @@ impl RaftGrpcService {
     /// Serves RPCs addressed to `raft`, refusing callers of a cluster other than
     /// `identity`'s.
     pub fn with_identity(raft: Raft<TypeConfig>, identity: ClusterIdentity) -> Self {
-        Self { raft, identity }
+        Self {
+            raft,
+            identity,
+            votes_from: None,
+        }
+    }
+
+    /// Refuses vote requests until `instant`. For a node that starts without any data:
+    /// it may be a voter whose data directory was wiped, and so have lost the record of
+    /// a vote it gave in the current term; granting another vote in that term could
+    /// elect two leaders. Waiting out every election that could have been running when
+    /// it lost its data (a few maximum election timeouts) restores Raft's "one vote per
+    /// term" without knowing the term. Appends and snapshots are accepted meanwhile.
+    pub fn refuse_votes_until(mut self, instant: tokio::time::Instant) -> Self {
+        self.votes_from = Some(instant);
+        self
     }
 
     fn admit(&self, request: &Request<RaftPayload>) -> Result<(), Status> {
@@ -121,6 +138,14 @@ impl RaftService for RaftGrpcService {
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftReply>, Status> {
         self.admit(&request)?;
+        if self
+            .votes_from
+            .is_some_and(|from| tokio::time::Instant::now() < from)
+        {
+            return Err(Status::permission_denied(
+                "this controller started without data and does not vote yet",
+            ));
+        }
         let rpc: VoteRequest<NodeId> = match decode_request("vote", request) {
             Ok(rpc) => rpc,
             Err(refused) => return Ok(refused),
