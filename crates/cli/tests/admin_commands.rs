@@ -1,0 +1,101 @@
+//! `rill topic` and `rill cluster` against three controller processes: what a user types,
+//! what they see, and the exit codes.
+
+mod support;
+
+use std::process::Output;
+
+use support::*;
+
+fn rill(q: &Quorum, args: &[&str]) -> Output {
+    // Only one address given: the command must find the active controller itself.
+    std::process::Command::new(env!("CARGO_BIN_EXE_rill"))
+        .args(args)
+        .args(["--controllers", &q.addrs[1]])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_are_created_described_and_deleted_from_the_command_line() {
+    let q = Quorum::start(3);
+    let mut client = q.client();
+    register_brokers(&mut client, 3).await;
+
+    let out = rill(
+        &q,
+        &[
+            "topic",
+            "create",
+            "orders",
+            "-p",
+            "3",
+            "-r",
+            "2",
+            "--config",
+            "retention.ms=60000",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("created topic orders"));
+
+    let out = rill(&q, &["topic", "create", "orders", "-p", "3", "-r", "2"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("TOPIC_ALREADY_EXISTS (36)"),
+        "{}",
+        text(&out)
+    );
+
+    let out = rill(&q, &["topic", "create", "wide", "-p", "1", "-r", "4"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("INVALID_REPLICATION_FACTOR (38)"),
+        "{}",
+        text(&out)
+    );
+
+    let out = rill(
+        &q,
+        &["topic", "create", "bad", "--config", "retention.ms=soon"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("INVALID_CONFIG (40)"), "{}", text(&out));
+
+    let out = rill(&q, &["topic", "describe", "orders"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert_eq!(shown.matches("  partition ").count(), 3, "{shown}");
+
+    let out = rill(&q, &["cluster", "describe"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = text(&out);
+    assert_eq!(shown.matches("  voter ").count(), 3, "{shown}");
+    assert_eq!(
+        shown.matches(" active").count(),
+        3,
+        "three active brokers: {shown}"
+    );
+
+    let out = rill(&q, &["topic", "list"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "orders");
+
+    let out = rill(&q, &["topic", "delete", "orders"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rill(&q, &["topic", "describe", "orders"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("UNKNOWN_TOPIC_OR_PARTITION (3)"),
+        "{}",
+        text(&out)
+    );
+}
