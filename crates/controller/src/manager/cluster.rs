@@ -7,7 +7,7 @@
 //! same write. A fenced broker is unfenced by the first heartbeat that reports it has
 //! applied the metadata log at least up to its own registration. A broker that asks to
 //! shut down is marked so, its leaderships and ISR places move to other live replicas,
-//! and its heartbeat answers "may shut down" once it leads nothing.
+//! and once it leads nothing it is fenced and its heartbeat answers "may shut down".
 
 use rill_metadata::records::{
     BrokerShutdownRecord, FenceBrokerRecord, RegisterBrokerRecord, UnfenceBrokerRecord,
@@ -170,11 +170,22 @@ pub fn heartbeat(
             |b| b == id || is_active(image, b),
         ));
     }
-    let after = dry_run(image, &records)?;
-    let now = after.broker(id).expect("registered");
+    let mut after = dry_run(image, &records)?;
     let leads_anything = after
         .topics()
         .any(|t| t.partitions.values().any(|p| p.leader == Some(id)));
+    let now = after.broker(id).expect("registered");
+    if now.in_controlled_shutdown && !leads_anything && !now.fenced {
+        // Done moving away: fence it now (KRaft does the same), so that its next
+        // incarnation may register at once instead of waiting out this session.
+        records.push(rec(Record::FenceBroker(FenceBrokerRecord {
+            broker_id: Some(id.into()),
+            broker_epoch: broker.epoch,
+        })));
+        leases.remove(id);
+        after = dry_run(image, &records)?;
+    }
+    let now = after.broker(id).expect("registered");
     let reply = HeartbeatReply {
         is_fenced: now.fenced,
         should_shutdown: now.in_controlled_shutdown && !leads_anything,
@@ -383,6 +394,18 @@ mod tests {
         );
         let after = apply(&image, &w.records);
         assert!(after.broker(b(1)).unwrap().in_controlled_shutdown);
+        assert!(
+            after.broker(b(1)).unwrap().fenced,
+            "fenced once it leads nothing"
+        );
+        // Its next incarnation may register at once: the old session is over.
+        let next = Registration {
+            broker_id: b(1),
+            incarnation_id: vec![42; 16],
+            listeners: vec![],
+            rack: None,
+        };
+        assert!(register(&after, &next, leases.is_alive(b(1), 1)).is_ok());
         for p in 0..3 {
             assert_ne!(
                 after
