@@ -52,6 +52,9 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
         ]
     );
 
+    // Everything committed so far, as the active controller describes it.
+    let committed = describe_all(&mut client).await;
+    let brokers = describe_cluster(&mut client).await.brokers;
     let leader = describe_cluster(&mut client).await.leader_id.unwrap().id as usize - 1;
     let killed_at = Instant::now();
     q.kill(leader);
@@ -72,6 +75,21 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
         expected,
         "every committed topic is on the new leader"
     );
+    let now = describe_all(&mut client).await;
+    for topic in &committed {
+        let same = now.iter().find(|t| t.name == topic.name);
+        assert_eq!(
+            same,
+            Some(topic),
+            "{} is on the new leader exactly as committed",
+            topic.name
+        );
+    }
+    assert_eq!(
+        describe_cluster(&mut client).await.brokers,
+        brokers,
+        "broker registrations and epochs survive"
+    );
 
     // The killed node restarts from its data dir and catches up.
     q.spawn(leader);
@@ -91,6 +109,11 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
     }
     let mut client = q.client();
     assert_eq!(topic_names(&mut client).await, expected);
+    let restarted = describe_all(&mut client).await;
+    assert_eq!(
+        restarted, now,
+        "a full restart keeps every topic, partition and epoch"
+    );
     assert_eq!(
         describe_cluster(&mut client).await.cluster_id,
         cluster.cluster_id

@@ -222,6 +222,18 @@ pub async fn create_topics(
         .unwrap()
 }
 
+/// Every topic with its partitions, by name.
+pub async fn describe_all(client: &mut ControllerClient) -> Vec<TopicDescription> {
+    client
+        .call(|mut c| async move {
+            c.describe_topics(DescribeTopicsRequest { names: vec![] })
+                .await
+        })
+        .await
+        .unwrap()
+        .topics
+}
+
 pub async fn topic_names(client: &mut ControllerClient) -> Vec<String> {
     let r = client
         .call(|mut c| async move {
