@@ -30,7 +30,7 @@ fn channel(addr: &str) -> Result<Channel, ClientError> {
     Endpoint::from_shared(format!("http://{addr}"))
         .map(|e| {
             e.connect_timeout(Duration::from_secs(1))
-                .timeout(Duration::from_secs(15))
+                .timeout(Duration::from_secs(30))
                 .connect_lazy()
         })
         .map_err(|e| ClientError::Address(addr.to_owned(), e.to_string()))
@@ -83,6 +83,9 @@ impl ControllerClient {
     {
         let start = tokio::time::Instant::now();
         let mut backoff = Duration::from_millis(20);
+        // Leader hints followed without a pause; two controllers naming each other (a
+        // moment during an election) must not make this spin.
+        let mut hops = 0;
         loop {
             let client = ControllerServiceClient::new(self.channels[self.current].clone())
                 .max_decoding_message_size(64 << 20)
@@ -98,15 +101,20 @@ impl ControllerClient {
                         .get("rill-leader-addr")
                         .and_then(|v| v.to_str().ok());
                     match leader.map(|l| self.index_of(l)) {
-                        Some(Ok(i)) if i != self.current => {
+                        Some(Ok(i)) if i != self.current && hops < 2 => {
                             self.current = i;
+                            hops += 1;
                             continue;
                         }
+                        Some(Ok(i)) if i != self.current => self.current = i,
                         _ => self.current = (self.current + 1) % self.channels.len(),
                     }
                     true
                 }
-                Code::Unavailable | Code::Unknown | Code::Cancelled | Code::DeadlineExceeded => {
+                // The controller could not be reached. Other failures (a deadline, a reset
+                // mid-call) are returned: the call may have taken effect, and repeating a
+                // write is the caller's decision.
+                Code::Unavailable => {
                     self.current = (self.current + 1) % self.channels.len();
                     true
                 }
@@ -123,6 +131,7 @@ impl ControllerClient {
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_millis(100));
+            hops = 0;
         }
     }
 }

@@ -75,7 +75,10 @@ pub struct LoopState {
     pub clock: Arc<dyn Clock>,
     /// 128 random bits per call (topic ids).
     pub random: Box<dyn FnMut() -> u128 + Send + Sync>,
+    /// The term whose leadership is confirmed and whose log is applied.
     leader_term: Option<u64>,
+    /// The term the leases were last reset for.
+    leases_term: Option<u64>,
 }
 
 type Done = Box<dyn FnOnce(Result<u64, CallError>) + Send>;
@@ -106,6 +109,10 @@ impl std::fmt::Debug for ControllerHandle {
 }
 
 const STOPPED: &str = "the controller is shutting down";
+
+/// The largest encoded write (one Raft entry): half the Raft transport's message limit,
+/// leaving room for the entries it travels with.
+pub const MAX_WRITE_BYTES: usize = 32 << 20;
 
 impl ControllerHandle {
     /// Runs a manager write on the current image and answers once its records are
@@ -187,6 +194,8 @@ pub struct LoopConfig {
     pub clock: Arc<dyn Clock>,
     /// Randomness for ids.
     pub random: Box<dyn FnMut() -> u128 + Send + Sync>,
+    /// The cluster id to fix when this quorum forms (`--cluster-id`); random if `None`.
+    pub expected_cluster_id: Option<String>,
 }
 
 /// Starts the loop; it ends when every handle is dropped.
@@ -201,6 +210,7 @@ pub fn spawn(
         clock: config.clock,
         random: config.random,
         leader_term: None,
+        leases_term: None,
     };
     let tick = Duration::from_millis((config.session_timeout_ms / 4).clamp(10, 250));
     let event_loop = EventLoop {
@@ -208,6 +218,7 @@ pub fn spawn(
         sm,
         node_id: config.node_id,
         write_timeout: config.write_timeout,
+        expected_cluster_id: config.expected_cluster_id,
         state,
     };
     let task = tokio::spawn(event_loop.run(rx, tick));
@@ -219,6 +230,7 @@ struct EventLoop {
     sm: MetadataStateMachine,
     node_id: NodeId,
     write_timeout: Duration,
+    expected_cluster_id: Option<String>,
     state: LoopState,
 }
 
@@ -252,8 +264,11 @@ impl EventLoop {
         CallError::NotController(leader)
     }
 
-    /// Makes sure this node is the leader and its image holds everything committed
-    /// before its term; resets leases on a new term.
+    /// Makes sure this node is the leader and its image holds every entry of its log:
+    /// everything committed before its term (`ensure_linearizable`) and every entry it
+    /// appended itself, including one whose proposal timed out (it may still commit;
+    /// validating the next write without it could propose records that no longer
+    /// replay). On a new term it resets the leases and writes the cluster id if none.
     async fn ensure_leader(&mut self) -> Result<(), CallError> {
         let (state, term) = {
             let m = self.raft.metrics().borrow().clone();
@@ -266,22 +281,29 @@ impl EventLoop {
             return Ok(());
         }
         self.linearize().await?;
-        self.state.leader_term = Some(term);
-        let image = self.sm.image();
-        let now = self.state.clock.now_ms();
-        self.state.leases.reset(
-            image
-                .brokers()
-                .values()
-                .filter(|b| !b.fenced)
-                .map(|b| (b.id, b.epoch)),
-            now,
-        );
-        tracing::info!(node = self.node_id, term, "active controller");
-        if image.cluster_id().is_none() {
-            let id = rill_types::TopicId::from_random_bits((self.state.random)())
-                .unwrap_or(rill_types::TopicId::from_bytes([7; 16]))
-                .to_string();
+        self.catch_up_with_own_log().await?;
+        if self.state.leases_term != Some(term) {
+            // A new active controller cannot know how stale the old one's leases were.
+            let image = self.sm.image();
+            let now = self.state.clock.now_ms();
+            self.state.leases.reset(
+                image
+                    .brokers()
+                    .values()
+                    .filter(|b| !b.fenced)
+                    .map(|b| (b.id, b.epoch)),
+                now,
+            );
+            self.state.leases_term = Some(term);
+            tracing::info!(node = self.node_id, term, "active controller");
+        }
+        if self.sm.image().cluster_id().is_none() {
+            let id = match &self.expected_cluster_id {
+                Some(id) => id.clone(),
+                None => rill_types::TopicId::from_random_bits((self.state.random)())
+                    .unwrap_or(rill_types::TopicId::from_bytes([7; 16]))
+                    .to_string(),
+            };
             let record = MetadataRecord {
                 record: Some(Record::Cluster(ClusterRecord {
                     cluster_id: id.clone(),
@@ -290,7 +312,26 @@ impl EventLoop {
             self.propose(vec![record]).await?;
             tracing::info!(cluster_id = %id, "cluster id fixed");
         }
+        // Only now: a failure above leaves the term unconfirmed for the next command.
+        self.state.leader_term = Some(term);
         Ok(())
+    }
+
+    /// Waits until the state machine has applied every entry of this leader's log.
+    async fn catch_up_with_own_log(&self) -> Result<(), CallError> {
+        let last = self.raft.metrics().borrow().last_log_index;
+        let Some(last) = last else { return Ok(()) };
+        match self
+            .raft
+            .wait(Some(self.write_timeout))
+            .applied_index_at_least(Some(last), "leader applies its own log")
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(CallError::Unavailable(format!(
+                "entries up to {last} are not applied yet ({e}); retry"
+            ))),
+        }
     }
 
     async fn linearize(&self) -> Result<(), CallError> {
@@ -308,6 +349,17 @@ impl EventLoop {
 
     async fn propose(&self, records: Vec<MetadataRecord>) -> Result<u64, CallError> {
         let batch = MetadataBatch { records }.encode_to_vec();
+        if batch.len() > MAX_WRITE_BYTES {
+            // Refused before it reaches Raft: an entry above the transport's message
+            // limit would be re-sent forever and never commit.
+            return Err(CallError::Refused(Refusal::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "the request's metadata records take {} bytes; one write may take at most {MAX_WRITE_BYTES}; split the request",
+                    batch.len()
+                ),
+            )));
+        }
         match tokio::time::timeout(
             self.write_timeout,
             self.raft.client_write(MetadataWrite { batch }),
@@ -374,7 +426,7 @@ impl EventLoop {
         }
         let image = self.sm.image();
         let now = self.state.clock.now_ms();
-        let records = manager::cluster::fence_expired(&image, &mut self.state.leases, now);
+        let records = manager::cluster::fence_expired(&image, &self.state.leases, now);
         if records.is_empty() {
             return;
         }

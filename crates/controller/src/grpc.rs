@@ -96,6 +96,20 @@ fn item<T>(r: Result<T, CallError>) -> Result<Result<T, Refusal>, Status> {
     }
 }
 
+/// A batch write's per-item results; a refusal of the whole write (e.g. REQUEST_TIMED_OUT
+/// when the quorum did not commit in time) becomes every item's error, as Kafka reports
+/// it, so clients see a Kafka code per topic rather than a transport status.
+/// What a batch write answers: one result per item, and the offset it committed at.
+type BatchOutcome<T> = Result<(Vec<Result<T, Refusal>>, Option<u64>), CallError>;
+
+fn per_item<T>(out: BatchOutcome<T>, items: usize) -> Result<Vec<Result<T, Refusal>>, Status> {
+    match out {
+        Ok((results, _)) => Ok(results),
+        Err(CallError::Refused(r)) => Ok((0..items).map(|_| Err(r.clone())).collect()),
+        Err(e) => Err(status(e)),
+    }
+}
+
 fn invalid(m: impl Into<String>) -> Status {
     Status::invalid_argument(m.into())
 }
@@ -380,7 +394,7 @@ impl ControllerService for ControllerGrpc {
                 ))
             })
             .await;
-        let (results, _) = out.map_err(status)?;
+        let results = per_item(out, names.len())?;
         Ok(Response::new(CreateTopicsResponse {
             topics: topic_results(names, results),
         }))
@@ -392,11 +406,11 @@ impl ControllerService for ControllerGrpc {
     ) -> Result<Response<DeleteTopicsResponse>, Status> {
         let names = request.into_inner().names;
         let asked = names.clone();
-        let (results, _) = self
+        let out = self
             .handle
             .write(move |_, image| Ok(topics::delete_topics(image, &asked)))
-            .await
-            .map_err(status)?;
+            .await;
+        let results = per_item(out, names.len())?;
         Ok(Response::new(DeleteTopicsResponse {
             topics: topic_results(names, results),
         }))
@@ -417,11 +431,11 @@ impl ControllerService for ControllerGrpc {
             })
             .collect();
         let validate_only = r.validate_only;
-        let (results, _) = self
+        let out = self
             .handle
             .write(move |_, image| Ok(topics::create_partitions(image, &asked, validate_only)))
-            .await
-            .map_err(status)?;
+            .await;
+        let results = per_item(out, names.len())?;
         Ok(Response::new(CreatePartitionsResponse {
             topics: topic_results(names, results),
         }))
@@ -545,11 +559,12 @@ impl ControllerService for ControllerGrpc {
         }
         let validate_only = r.validate_only;
         let requests: Vec<AlterResource> = parsed.iter().map(|(_, a)| a.clone()).collect();
-        let (results, _) = self
+        let items = parsed.len();
+        let out = self
             .handle
             .write(move |_, image| Ok(configs::alter_configs(image, &requests, validate_only)))
-            .await
-            .map_err(status)?;
+            .await;
+        let results = per_item(out, items)?;
         let mut by_index: BTreeMap<usize, Result<(), Refusal>> =
             parsed.iter().map(|(i, _)| *i).zip(results).collect();
         by_index.extend(early.into_iter().map(|(i, e)| (i, Err(e))));

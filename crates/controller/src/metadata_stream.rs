@@ -4,8 +4,10 @@
 //!
 //! The stream sends the batches after the caller's offset, read from the Raft log in
 //! sled, but never past what this controller has applied (so never an uncommitted
-//! entry). When the entries the caller needs were purged after a snapshot, it sends the
-//! whole image first (as records, at the applied index), then continues from there.
+//! entry), and never at or below the last snapshot installed or loaded (below it the log
+//! may still hold an old term's stale entries until openraft purges them). When the
+//! entries the caller needs are below that floor or purged, it sends the whole image
+//! first (as records, at the applied index), then continues from there.
 //! Then it waits for newly applied entries (a watch notification, not polling). The
 //! channel to the caller is bounded: a slow reader slows its own stream only.
 
@@ -66,8 +68,11 @@ impl MetadataStream {
                     .log
                     .entries_from(next, STEP)
                     .map_err(|e| Status::internal(e.to_string()))?;
-                if entries.first().is_none_or(|e| e.log_id.index != next) {
-                    // Purged (or never had it): start the caller over from the image.
+                if next <= self.sm.log_floor()
+                    || entries.first().is_none_or(|e| e.log_id.index != next)
+                {
+                    // Below the snapshot, purged, or never had it: start the caller over
+                    // from the image.
                     let (image, at) = self.sm.view();
                     let snapshot = MetadataImageSnapshot {
                         offset: Some(MetadataOffset::new(at).into()),
@@ -92,6 +97,10 @@ impl MetadataStream {
                     .take_while(|e| e.log_id.index <= applied)
                 {
                     let index = entry.log_id.index;
+                    if index != next {
+                        // A gap (never expected): start over from the image, never skip.
+                        break;
+                    }
                     if let openraft::EntryPayload::Normal(write) = &entry.payload {
                         let records = MetadataBatch::decode(write.batch.as_slice())
                             .map_err(|e| Status::internal(e.to_string()))?;

@@ -58,6 +58,8 @@ pub struct NodeConfig {
     pub snapshot_every: u64,
     /// If set, the data must belong to this cluster.
     pub expected_cluster_id: Option<String>,
+    /// How long a write may wait for the quorum to commit it.
+    pub write_timeout: Duration,
 }
 
 impl NodeConfig {
@@ -73,6 +75,7 @@ impl NodeConfig {
             election_timeout_ms: 200,
             snapshot_every: 5_000,
             expected_cluster_id: None,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -104,8 +107,18 @@ pub enum NodeError {
         found: String,
         /// The cluster id expected (configured or the quorum's).
         expected: String,
-        /// "start" or "continue".
+        /// What is refused ("start").
         action: &'static str,
+    },
+    /// The quorum this controller joined is another cluster than its own.
+    #[error(
+        "this controller belongs to cluster {ours}, but its quorum is cluster {quorum}; stopping"
+    )]
+    ForeignQuorum {
+        /// Its own cluster id (stored or configured).
+        ours: String,
+        /// The quorum's.
+        quorum: String,
     },
     /// Disk trouble.
     #[error("{0}: {1}")]
@@ -123,6 +136,7 @@ pub struct ControllerNode {
     local_addr: SocketAddr,
     stop_server: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
+    loop_abort: tokio::task::AbortHandle,
     failed: watch::Receiver<Option<String>>,
 }
 
@@ -229,9 +243,10 @@ impl ControllerNode {
             LoopConfig {
                 node_id: config.node_id,
                 session_timeout_ms: config.session_timeout_ms,
-                write_timeout: Duration::from_secs(10),
+                write_timeout: config.write_timeout,
                 clock,
                 random: Box::new(|| uuid::Uuid::new_v4().as_u128()),
+                expected_cluster_id: config.expected_cluster_id.clone(),
             },
         );
 
@@ -257,17 +272,22 @@ impl ControllerNode {
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                 let _ = stopped.await;
             });
+        let (fail_tx, failed) = watch::channel(None);
+        let fail_tx = Arc::new(fail_tx);
+        let server_failed = fail_tx.clone();
         let server_task = tokio::spawn(async move {
             if let Err(e) = server.await {
                 tracing::error!(error = %e, "controller gRPC server failed");
+                server_failed.send_replace(Some(format!("the gRPC server failed: {e}")));
             }
         });
-
-        let (fail_tx, failed) = watch::channel(None);
+        let loop_abort = loop_task.abort_handle();
+        let watch_task = tokio::spawn(watch_health(raft.clone(), loop_task, fail_tx.clone()));
         let guard_task = tokio::spawn(guard_cluster_id(
             sm.clone(),
             cluster_file,
             stored_cluster,
+            config.expected_cluster_id.clone(),
             identity,
             fail_tx,
         ));
@@ -290,7 +310,8 @@ impl ControllerNode {
             handle,
             local_addr,
             stop_server: Some(stop_server),
-            tasks: vec![loop_task, server_task, guard_task],
+            tasks: vec![watch_task, server_task, guard_task],
+            loop_abort,
             failed,
         })
     }
@@ -315,8 +336,9 @@ impl ControllerNode {
         &self.sm
     }
 
-    /// Resolves when the node had to stop (e.g. its data belongs to another cluster),
-    /// with the reason.
+    /// Resolves when the node had to stop, with the reason: its quorum is another
+    /// cluster, Raft stopped on a fatal (storage) error, the event loop died, or the gRPC
+    /// server failed. The process should then exit rather than linger half-alive.
     pub async fn failed(&mut self) -> String {
         loop {
             if let Some(reason) = self.failed.borrow_and_update().clone() {
@@ -336,6 +358,7 @@ impl ControllerNode {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
+        self.loop_abort.abort();
         for task in self.tasks.drain(..) {
             task.abort();
             let _ = task.await;
@@ -350,38 +373,68 @@ async fn guard_cluster_id(
     sm: MetadataStateMachine,
     file: PathBuf,
     mut stored: Option<String>,
+    expected: Option<String>,
     identity: ClusterIdentity,
-    fail: watch::Sender<Option<String>>,
+    fail: Arc<watch::Sender<Option<String>>>,
 ) {
     let mut images = sm.subscribe();
     loop {
         let current = images.borrow_and_update().cluster_id().map(str::to_owned);
         if let Some(id) = current {
-            match &stored {
-                Some(s) if *s != id => {
-                    let e = NodeError::ForeignCluster {
-                        dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
-                        found: s.clone(),
-                        expected: id,
-                        action: "continue",
-                    };
-                    tracing::error!(error = %e, "stopping");
-                    let _ = fail.send(Some(e.to_string()));
-                    return;
-                }
-                Some(_) => {}
-                None => match atomic_file::write(&file, id.as_bytes()) {
+            if let Some(ours) = stored.as_ref().or(expected.as_ref())
+                && *ours != id
+            {
+                let e = NodeError::ForeignQuorum {
+                    ours: ours.clone(),
+                    quorum: id,
+                };
+                tracing::error!(error = %e, "stopping");
+                let _ = fail.send(Some(e.to_string()));
+                return;
+            }
+            if stored.is_none() {
+                match atomic_file::write(&file, id.as_bytes()) {
                     Ok(()) => {
                         tracing::info!(cluster_id = %id, "cluster id stored");
                         identity.set(id.clone());
                         stored = Some(id);
                     }
                     Err(e) => tracing::error!(error = %e, "could not store the cluster id"),
-                },
+                }
             }
         }
         if images.changed().await.is_err() {
             return;
         }
     }
+}
+
+/// Reports a Raft core that stopped on a fatal error, or an event loop that ended while
+/// the node was meant to run (a panic).
+async fn watch_health(
+    raft: Raft<TypeConfig>,
+    event_loop: JoinHandle<()>,
+    fail: Arc<watch::Sender<Option<String>>>,
+) {
+    let mut metrics = raft.metrics();
+    let raft_failed = async {
+        loop {
+            let fatal = metrics.borrow_and_update().running_state.clone().err();
+            if let Some(e) = fatal {
+                return format!("raft stopped: {e}");
+            }
+            if metrics.changed().await.is_err() {
+                return "raft stopped".to_owned();
+            }
+        }
+    };
+    let reason = tokio::select! {
+        reason = raft_failed => reason,
+        ended = event_loop => match ended {
+            Err(e) if e.is_panic() => "the event loop panicked".to_owned(),
+            _ => return,
+        },
+    };
+    tracing::error!(%reason, "stopping");
+    fail.send_replace(Some(reason));
 }

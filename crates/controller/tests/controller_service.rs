@@ -4,6 +4,8 @@
 //! election) answer with Kafka's codes; FetchMetadata streams committed batches and then
 //! live ones.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -22,13 +24,7 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 async fn cluster() -> (tempfile::TempDir, Vec<ControllerNode>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut listeners = Vec::new();
-    let mut voters = BTreeMap::new();
-    for id in 1..=3u64 {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        voters.insert(id, l.local_addr().unwrap().to_string());
-        listeners.push(l);
-    }
+    let (listeners, voters) = common::bind_voters(3).await;
     let mut nodes = Vec::new();
     for (i, l) in listeners.into_iter().enumerate() {
         let id = i as u64 + 1;

@@ -59,6 +59,7 @@ async fn a_broker_is_fenced_exactly_when_its_session_expires() {
             write_timeout: Duration::from_secs(10),
             clock: clock.clone(),
             random: Box::new(|| 42 << 64 | 7),
+            expected_cluster_id: None,
         },
     );
 

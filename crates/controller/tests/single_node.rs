@@ -119,3 +119,31 @@ async fn a_fresh_node_initializes_and_applies_a_write() {
     assert_eq!(sm.image().topic_count(), 1);
     raft.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_committed_entry_that_does_not_replay_is_skipped_and_the_node_goes_on() {
+    use rill_metadata::records::RemoveTopicRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let (raft, sm) = common::start_leader(dir.path()).await;
+    // Removing a topic that does not exist: the managers never propose this, but if a bug
+    // did, every controller would fail on it alike at every restart.
+    let bad = Record::RemoveTopic(RemoveTopicRecord {
+        topic_id: Some(TopicId::from_bytes([9; 16]).into()),
+    });
+    raft.client_write(write(vec![topic("a", 1), bad]))
+        .await
+        .unwrap();
+    raft.client_write(write(vec![topic("b", 2)])).await.unwrap();
+    raft.ensure_linearizable().await.unwrap();
+    let image = sm.image();
+    assert!(
+        image.topic_by_name("a").is_none(),
+        "the bad entry is skipped whole"
+    );
+    assert!(
+        image.topic_by_name("b").is_some(),
+        "and the next one applies"
+    );
+    assert!(raft.metrics().borrow().running_state.is_ok());
+    raft.shutdown().await.unwrap();
+}

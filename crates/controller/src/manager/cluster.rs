@@ -43,8 +43,8 @@ pub enum Registered {
 }
 
 /// Registers a broker. `lease_alive` says whether the broker's current registration
-/// still holds a live heartbeat lease: a different incarnation is then refused
-/// (DUPLICATE_BROKER_REGISTRATION), as KRaft refuses it, until the lease expires.
+/// still holds a live heartbeat lease (fenced or not): a different incarnation is then
+/// refused (DUPLICATE_BROKER_REGISTRATION), as KRaft refuses it, until the lease expires.
 pub fn register(
     image: &MetadataImage,
     request: &Registration,
@@ -66,7 +66,7 @@ pub fn register(
         if current.incarnation_id == request.incarnation_id {
             return Ok(Write::new(vec![], Registered::Existing(current.epoch)));
         }
-        if lease_alive && !current.fenced {
+        if lease_alive {
             return Err(Refusal::new(
                 ErrorCode::DuplicateBrokerRegistration,
                 format!(
@@ -193,18 +193,19 @@ pub fn heartbeat(
     Ok(Write::new(records, reply))
 }
 
-/// Fences every broker whose lease expired (`expired` from the lease table) and moves
-/// its leaderships and ISR places to live replicas. Returns no records when nothing is
-/// due. Expired leases are dropped from `leases`.
+/// Fences every broker whose lease expired (per the lease table) and is still
+/// unfenced at the epoch it heartbeated with, and moves its leaderships and ISR places to
+/// live replicas. Returns no records when nothing is due. The table is not changed: an
+/// expired lease stays expired, and is skipped once the broker is fenced, so nothing is
+/// forgotten if the fencing write fails.
 pub fn fence_expired(
     image: &MetadataImage,
-    leases: &mut Heartbeats,
+    leases: &Heartbeats,
     now_ms: u64,
 ) -> Vec<MetadataRecord> {
     let mut gone = Vec::new();
     let mut records = Vec::new();
     for (id, epoch) in leases.expired(now_ms) {
-        leases.remove(id);
         match image.broker(id) {
             Some(b) if b.epoch == epoch && !b.fenced => {
                 records.push(rec(Record::FenceBroker(FenceBrokerRecord {
@@ -314,11 +315,11 @@ mod tests {
                 heartbeat(&image, &mut leases, &hb, now).unwrap();
             }
             assert!(
-                fence_expired(&image, &mut leases, now).is_empty(),
+                fence_expired(&image, &leases, now).is_empty(),
                 "at {now} ms"
             );
         }
-        let records = fence_expired(&image, &mut leases, 9_000);
+        let records = fence_expired(&image, &leases, 9_000);
         let after = apply(&image, &records);
         assert!(after.broker(b(1)).unwrap().fenced);
         for p in 0..3 {

@@ -5,7 +5,8 @@
 //!
 //! Every write's records are checked by replaying them on a delta over the image
 //! ([`dry_run`]) before they are proposed: a record that would not replay is a bug here,
-//! and must not reach the log, where it would stop every controller.
+//! and must not reach the log, where every controller would skip it while its caller was
+//! told it succeeded.
 
 pub mod cluster;
 pub mod configs;

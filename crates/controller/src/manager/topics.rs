@@ -18,6 +18,21 @@ use crate::refusal::{ErrorCode, Refusal};
 /// Kafka's longest topic name.
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
+/// The most partitions one request may create (KRaft bounds a user operation to 10,000
+/// records): every write is one Raft entry, and an unbounded one could exhaust memory or
+/// exceed what a Raft message may carry.
+pub const MAX_PARTITIONS_PER_REQUEST: i64 = 10_000;
+
+fn too_many(asked: i64, so_far: i64) -> Refusal {
+    Refusal::new(
+        ErrorCode::InvalidPartitions,
+        format!(
+            "{asked} partitions would make this request create {} partitions; a request may create at most {MAX_PARTITIONS_PER_REQUEST}, so split it",
+            so_far + asked
+        ),
+    )
+}
+
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
@@ -156,6 +171,7 @@ pub fn create_topics(
     let mut candidates = candidates(image);
     let mut records = Vec::new();
     let mut results = Vec::with_capacity(topics.len());
+    let mut planned: i64 = 0;
     for t in topics {
         let result = (|| {
             validate_topic_name(&t.name)?;
@@ -207,6 +223,9 @@ pub fn create_topics(
                     ),
                 ));
             }
+            if planned + i64::from(partitions) > MAX_PARTITIONS_PER_REQUEST {
+                return Err(too_many(i64::from(partitions), planned));
+            }
             for (k, v) in &t.configs {
                 config_keys::validate(ResourceKind::Topic, k, v)
                     .map_err(|e| Refusal::new(ErrorCode::InvalidConfig, e.to_string()))?;
@@ -243,6 +262,7 @@ pub fn create_topics(
                 })));
             }
             count_placed(&mut candidates, &placed);
+            planned += i64::from(partitions);
             Ok((id, mine))
         })();
         match result {
@@ -313,6 +333,7 @@ pub fn create_partitions(
     let mut candidates = candidates(image);
     let mut records = Vec::new();
     let mut results = Vec::new();
+    let mut planned: i64 = 0;
     for r in requests {
         let result = (|| {
             if seen[r.name.as_str()] > 1 {
@@ -337,6 +358,11 @@ pub fn create_partitions(
                     ),
                 ));
             }
+            let more = i64::from(r.total_count) - i64::from(current);
+            if planned + more > MAX_PARTITIONS_PER_REQUEST {
+                return Err(too_many(more, planned));
+            }
+            planned += more;
             let rf = topic
                 .partitions
                 .values()
@@ -462,6 +488,35 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["exists", "exists_", "good", "good."]);
         assert_eq!(after.topic_by_name("good").unwrap().partitions.len(), 3);
+    }
+
+    #[test]
+    fn one_request_creates_at_most_ten_thousand_partitions() {
+        let image = brokers(&[(1, None)]);
+        let w = create_topics(
+            &image,
+            &[topic("huge", 2_000_000_000, 1)],
+            false,
+            &mut counter(),
+        );
+        assert_eq!(codes(&w), vec![Some(ErrorCode::InvalidPartitions)]);
+        let w = create_topics(
+            &image,
+            &[topic("a", 6_000, 1), topic("b", 6_000, 1)],
+            false,
+            &mut counter(),
+        );
+        assert_eq!(codes(&w), vec![None, Some(ErrorCode::InvalidPartitions)]);
+        let image = apply(&image, &w.records);
+        let grow = create_partitions(
+            &image,
+            &[MorePartitions {
+                name: "a".into(),
+                total_count: i32::MAX,
+            }],
+            false,
+        );
+        assert_eq!(codes(&grow), vec![Some(ErrorCode::InvalidPartitions)]);
     }
 
     #[test]

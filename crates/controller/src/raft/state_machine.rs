@@ -48,6 +48,10 @@ struct State {
     membership: StoredMembership<NodeId, BasicNode>,
     /// Counts snapshots built by this process, to make snapshot ids unique.
     built: u64,
+    /// Entries at or below this index are not served from the local log to metadata
+    /// followers: the last snapshot installed (or found at start) covers them, and the
+    /// log below it may still hold stale entries of an old term until openraft purges.
+    log_floor: u64,
 }
 
 /// The metadata state machine. Cheap to clone: clones share state.
@@ -55,6 +59,11 @@ struct State {
 pub struct MetadataStateMachine {
     dir: PathBuf,
     state: Arc<Mutex<State>>,
+    /// The last log id of the snapshot file on disk. Held while the file is written:
+    /// openraft builds snapshots on a spawned task and may install one concurrently, and
+    /// an older snapshot must never replace a newer one (the log below the newer one may
+    /// already be purged).
+    persisted: Arc<Mutex<Option<LogId<NodeId>>>>,
     images: watch::Sender<Arc<MetadataImage>>,
 }
 
@@ -86,17 +95,22 @@ impl MetadataStateMachine {
             last_applied: None,
             membership: StoredMembership::default(),
             built: 0,
+            log_floor: 0,
         };
+        let mut persisted = None;
         if let Some(file) = read_snapshot_file(dir)? {
             let image = decode_image(&file.meta, &file.image)?;
             state.image = Arc::new(image);
             state.last_applied = file.meta.last_log_id;
             state.membership = file.meta.last_membership.clone();
+            state.log_floor = file.meta.last_log_id.map_or(0, |l| l.index);
+            persisted = file.meta.last_log_id;
         }
         let (images, _) = watch::channel(state.image.clone());
         Ok(Self {
             dir: dir.to_owned(),
             state: Arc::new(Mutex::new(state)),
+            persisted: Arc::new(Mutex::new(persisted)),
             images,
         })
     }
@@ -120,6 +134,26 @@ impl MetadataStateMachine {
         )
     }
 
+    /// See `State::log_floor`.
+    pub fn log_floor(&self) -> u64 {
+        self.lock().log_floor
+    }
+
+    /// Writes the snapshot file unless the one on disk is as new or newer; `true` if
+    /// written.
+    fn persist(&self, file: &SnapshotFile) -> Result<bool, StorageError<NodeId>> {
+        let meta = &file.meta;
+        let mut persisted = self.persisted.lock().expect("snapshot file lock poisoned");
+        if persisted.is_some() && *persisted >= meta.last_log_id {
+            return Ok(false);
+        }
+        let bytes = encode(file).map_err(|e| snapshot_err(Some(meta), ErrorVerb::Write, e))?;
+        atomic_file::write(&self.dir.join(SNAPSHOT_FILE), &bytes)
+            .map_err(|e| snapshot_err(Some(meta), ErrorVerb::Write, e))?;
+        *persisted = meta.last_log_id;
+        Ok(true)
+    }
+
     /// A receiver that sees every newly applied image.
     pub fn subscribe(&self) -> watch::Receiver<Arc<MetadataImage>> {
         self.images.subscribe()
@@ -128,6 +162,20 @@ impl MetadataStateMachine {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("state machine lock poisoned")
     }
+}
+
+/// The image after one entry's records, or why they do not replay (then none apply).
+fn replay_entry(
+    image: &MetadataImage,
+    offset: MetadataOffset,
+    batch: &[u8],
+) -> Result<MetadataImage, String> {
+    let batch = MetadataBatch::decode(batch).map_err(|e| e.to_string())?;
+    let mut delta = MetadataDelta::new(image);
+    for record in &batch.records {
+        delta.replay(offset, record).map_err(|e| e.to_string())?;
+    }
+    Ok(delta.apply().0)
 }
 
 fn read_snapshot_file(dir: &Path) -> Result<Option<SnapshotFile>, StorageError<NodeId>> {
@@ -172,9 +220,9 @@ impl RaftSnapshotBuilder<TypeConfig> for MetadataStateMachine {
             meta: meta.clone(),
             image,
         };
-        let bytes = encode(&file).map_err(|e| snapshot_err(Some(&meta), ErrorVerb::Write, e))?;
-        atomic_file::write(&self.dir.join(SNAPSHOT_FILE), &bytes)
-            .map_err(|e| snapshot_err(Some(&meta), ErrorVerb::Write, e))?;
+        if !self.persist(&file)? {
+            tracing::debug!(snapshot = %meta.snapshot_id, "a newer snapshot is on disk; not replaced");
+        }
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(file.image)),
@@ -200,31 +248,36 @@ impl RaftStateMachine<TypeConfig> for MetadataStateMachine {
     {
         let mut out = Vec::new();
         let mut state = self.lock();
-        let mut delta = MetadataDelta::new(&state.image);
+        let mut image = state.image.clone();
+        let mut last_applied = state.last_applied;
+        let mut membership = state.membership.clone();
         for entry in entries {
             match &entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(write) => {
-                    let batch = MetadataBatch::decode(write.batch.as_slice())
-                        .map_err(|e| sm_err(ErrorVerb::Read, e))?;
                     let offset = MetadataOffset::new(entry.log_id.index);
-                    for record in &batch.records {
-                        // A committed record that does not replay is a bug or corruption:
-                        // stop here (openraft then stops this node) rather than skip it.
-                        delta
-                            .replay(offset, record)
-                            .map_err(|e| sm_err(ErrorVerb::Write, e))?;
+                    match replay_entry(&image, offset, &write.batch) {
+                        Ok(next) => image = Arc::new(next),
+                        // Every controller replays the same log the same way, so every one
+                        // skips this entry alike; stopping instead would stop the quorum
+                        // for good, since each restart replays it again (decision 29).
+                        Err(e) => tracing::error!(
+                            offset = offset.get(),
+                            error = %e,
+                            "a committed metadata entry does not replay; skipped whole"
+                        ),
                     }
                 }
                 EntryPayload::Membership(m) => {
-                    state.membership = StoredMembership::new(Some(entry.log_id), m.clone());
+                    membership = StoredMembership::new(Some(entry.log_id), m.clone());
                 }
             }
-            state.last_applied = Some(entry.log_id);
+            last_applied = Some(entry.log_id);
             out.push(Applied);
         }
-        let (image, _) = delta.apply();
-        state.image = Arc::new(image);
+        state.image = image;
+        state.last_applied = last_applied;
+        state.membership = membership;
         self.images.send_replace(state.image.clone());
         Ok(out)
     }
@@ -250,10 +303,9 @@ impl RaftStateMachine<TypeConfig> for MetadataStateMachine {
             meta: meta.clone(),
             image: bytes,
         };
-        let encoded = encode(&file).map_err(|e| snapshot_err(Some(meta), ErrorVerb::Write, e))?;
-        atomic_file::write(&self.dir.join(SNAPSHOT_FILE), &encoded)
-            .map_err(|e| snapshot_err(Some(meta), ErrorVerb::Write, e))?;
+        self.persist(&file)?;
         let mut state = self.lock();
+        state.log_floor = meta.last_log_id.map_or(0, |l| l.index);
         state.image = Arc::new(image);
         state.last_applied = meta.last_log_id;
         state.membership = meta.last_membership.clone();

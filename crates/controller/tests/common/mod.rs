@@ -90,3 +90,15 @@ pub async fn start_leader(dir: &std::path::Path) -> (Raft<TypeConfig>, MetadataS
         .unwrap();
     (raft, sm)
 }
+
+/// `n` listeners on ephemeral ports of 127.0.0.1 and the voter map naming them 1..=n.
+pub async fn bind_voters(n: u64) -> (Vec<tokio::net::TcpListener>, BTreeMap<u64, String>) {
+    let mut listeners = Vec::new();
+    let mut voters = BTreeMap::new();
+    for id in 1..=n {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        voters.insert(id, l.local_addr().unwrap().to_string());
+        listeners.push(l);
+    }
+    (listeners, voters)
+}
