@@ -132,7 +132,10 @@ async fn committed_metadata_survives_kill_of_the_active_controller_and_full_rest
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wiped_follower_rejoins_through_a_snapshot_and_a_foreign_data_dir_is_refused() {
     // Snapshots every 5 entries, keeping 5 behind: the log a wiped node needs is gone.
-    let mut q = Quorum::start_with_config(3, "# set by the test\nmetadata.snapshot.entries = 5\n");
+    let mut q = Quorum::start_with_config(
+        3,
+        "# set by the test\nmetadata.snapshot.entries = 5\ncluster.id = rill-test-cluster\n",
+    );
     let mut client = q.client();
     register_brokers(&mut client, 1).await;
     for name in names("t", 20) {
@@ -140,6 +143,10 @@ async fn a_wiped_follower_rejoins_through_a_snapshot_and_a_foreign_data_dir_is_r
         assert!(r.topics.iter().all(|t| t.error.is_none()));
     }
     let cluster = describe_cluster(&mut client).await;
+    assert_eq!(
+        cluster.cluster_id, "rill-test-cluster",
+        "the configured cluster id is the quorum's"
+    );
     let leader = cluster.leader_id.unwrap().id as usize - 1;
     let follower = (leader + 1) % 3;
 
