@@ -111,10 +111,11 @@ impl ControllerClient {
                     }
                     true
                 }
-                // The controller could not be reached. Other failures (a deadline, a reset
-                // mid-call) are returned: the call may have taken effect, and repeating a
-                // write is the caller's decision.
-                Code::Unavailable => {
+                // The controller could not be reached, or the connection broke (the
+                // controller died mid-call): try the others. A write that did take effect
+                // then answers as a repeat does in Kafka (e.g. TOPIC_ALREADY_EXISTS).
+                // A deadline is not retried: the controller is alive but stuck.
+                Code::Unavailable | Code::Unknown | Code::Cancelled => {
                     self.current = (self.current + 1) % self.channels.len();
                     true
                 }
