@@ -82,7 +82,12 @@ async fn scale(topics: usize, per_request: usize) {
 
 fn snapshot_figures(topics: usize) {
     use rill_controller::manager::testing_support::{brokers_image, create_all};
-    let image: MetadataImage = create_all(&brokers_image(3), topics, 10, 3);
+    let image: MetadataImage = create_all(
+        &brokers_image(&[(1, None), (2, None), (3, None)]),
+        topics,
+        10,
+        3,
+    );
     let start = Instant::now();
     let bytes = image.encode_snapshot();
     let encode = start.elapsed();

@@ -130,8 +130,7 @@ pub fn change(
 pub(crate) mod testing {
     //! Building images for manager tests.
 
-    use rill_metadata::records::{RegisterBrokerRecord, UnfenceBrokerRecord};
-
+    pub use super::testing_support::counter;
     use super::*;
 
     /// Replays `records` one offset each, panicking on error and checking invariants.
@@ -149,37 +148,9 @@ pub(crate) mod testing {
 
     /// An image with brokers registered and unfenced; racks optional.
     pub fn brokers(ids: &[(i32, Option<&str>)]) -> MetadataImage {
-        let mut image = MetadataImage::default();
-        for (id, rack) in ids {
-            image = apply(
-                &image,
-                &[rec(Record::RegisterBroker(RegisterBrokerRecord {
-                    broker_id: Some(BrokerId::new(*id).into()),
-                    incarnation_id: vec![*id as u8; 16],
-                    listeners: vec![],
-                    rack: rack.map(str::to_owned),
-                    broker_epoch: None,
-                }))],
-            );
-            let epoch = image.broker(BrokerId::new(*id)).unwrap().epoch;
-            image = apply(
-                &image,
-                &[rec(Record::UnfenceBroker(UnfenceBrokerRecord {
-                    broker_id: Some(BrokerId::new(*id).into()),
-                    broker_epoch: epoch,
-                }))],
-            );
-        }
+        let image = super::testing_support::brokers_image(ids);
+        image.check_invariants().unwrap();
         image
-    }
-
-    /// Deterministic "random" bits for topic ids.
-    pub fn counter() -> impl FnMut() -> u128 {
-        let mut n = 0u128;
-        move || {
-            n += 1;
-            n << 64 | n
-        }
     }
 }
 
@@ -193,27 +164,32 @@ pub mod testing_support {
     use super::*;
     use crate::manager::topics::{NewTopic, create_topics};
 
+    /// The image after one write of `records` (they must replay).
     fn apply(image: &MetadataImage, records: &[MetadataRecord]) -> MetadataImage {
-        let mut delta = MetadataDelta::new(image);
-        let offset = MetadataOffset::new(image.offset().get() + 1);
-        for r in records {
-            delta.replay(offset, r).expect("manager records replay");
-        }
-        delta.apply().0
+        dry_run(image, records).expect("manager records replay")
     }
 
-    /// An image with brokers 1..=n registered and unfenced.
-    pub fn brokers_image(n: i32) -> MetadataImage {
+    /// Deterministic "random" bits for topic ids.
+    pub fn counter() -> impl FnMut() -> u128 {
+        let mut n = 0u128;
+        move || {
+            n += 1;
+            n << 64 | n
+        }
+    }
+
+    /// An image with the brokers `(id, rack)` registered and unfenced, one write each.
+    pub fn brokers_image(ids: &[(i32, Option<&str>)]) -> MetadataImage {
         let mut image = MetadataImage::default();
-        for id in 1..=n {
-            let b = BrokerId::new(id);
+        for (id, rack) in ids {
+            let b = BrokerId::new(*id);
             image = apply(
                 &image,
                 &[rec(Record::RegisterBroker(RegisterBrokerRecord {
                     broker_id: Some(b.into()),
-                    incarnation_id: vec![id as u8; 16],
+                    incarnation_id: vec![*id as u8; 16],
                     listeners: vec![],
-                    rack: None,
+                    rack: rack.map(str::to_owned),
                     broker_epoch: None,
                 }))],
             );
@@ -238,11 +214,7 @@ pub mod testing_support {
         rf: i32,
     ) -> MetadataImage {
         let mut image = image.clone();
-        let mut n = 0u128;
-        let mut random = move || {
-            n += 1;
-            n << 64 | n
-        };
+        let mut random = counter();
         let names: Vec<usize> = (0..topics).collect();
         for chunk in names.chunks(100) {
             let request: Vec<NewTopic> = chunk
