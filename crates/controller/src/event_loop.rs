@@ -270,8 +270,11 @@ impl EventLoop {
     /// validating the next write without it could propose records that no longer
     /// replay). On a new term it resets the leases and writes the cluster id if none.
     async fn ensure_leader(&mut self) -> Result<(), CallError> {
+        // Copy the two fields out: the whole metrics (membership, replication map) need
+        // not be cloned for every command, and the borrow must not outlive this line.
         let (state, term) = {
-            let m = self.raft.metrics().borrow().clone();
+            let m = self.raft.metrics();
+            let m = m.borrow();
             (m.state, m.current_term)
         };
         if state != ServerState::Leader {

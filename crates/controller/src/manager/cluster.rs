@@ -171,10 +171,13 @@ pub fn heartbeat(
         ));
     }
     let mut after = dry_run(image, &records)?;
-    let leads_anything = after
-        .topics()
-        .any(|t| t.partitions.values().any(|p| p.leader == Some(id)));
     let now = after.broker(id).expect("registered");
+    // Scanning every partition is only needed (and only paid) during a controlled
+    // shutdown, not on every routine heartbeat.
+    let leads_anything = now.in_controlled_shutdown
+        && after
+            .topics()
+            .any(|t| t.partitions.values().any(|p| p.leader == Some(id)));
     if now.in_controlled_shutdown && !leads_anything && !now.fenced {
         // Done moving away: fence it now (KRaft does the same), so that its next
         // incarnation may register at once instead of waiting out this session.
