@@ -73,13 +73,19 @@ pub fn unclean_enabled(image: &MetadataImage, topic: &str) -> bool {
     const KEY: &str = "unclean.leader.election.enable";
     let topic_value = image
         .configs(&rill_metadata::ConfigResource::Topic(topic.to_owned()))
-        .and_then(|c| c.get(KEY));
-    let default = image
-        .configs(&rill_metadata::ConfigResource::Broker(String::new()))
-        .and_then(|c| c.get(KEY));
+        .and_then(|c| c.get(KEY))
+        .map(String::as_str);
     topic_value
-        .or(default)
+        .or_else(|| cluster_config(image, KEY))
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// A cluster-wide broker config (`ConfigResource::Broker("")`), if set.
+pub fn cluster_config<'a>(image: &'a MetadataImage, key: &str) -> Option<&'a str> {
+    image
+        .configs(&rill_metadata::ConfigResource::Broker(String::new()))
+        .and_then(|c| c.get(key))
+        .map(String::as_str)
 }
 
 /// The partition-change records that re-elect leaders (and shrink ISRs) of every

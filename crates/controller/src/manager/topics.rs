@@ -79,9 +79,7 @@ fn collision_key(name: &str) -> String {
 }
 
 fn cluster_default(image: &MetadataImage, key: &str) -> i32 {
-    image
-        .configs(&rill_metadata::ConfigResource::Broker(String::new()))
-        .and_then(|c| c.get(key))
+    super::cluster_config(image, key)
         .and_then(|v| v.trim().parse().ok())
         .or_else(|| {
             config_keys::key(ResourceKind::Broker, key).and_then(|k| k.default.parse().ok())
