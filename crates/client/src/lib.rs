@@ -5,6 +5,4 @@
 //! NOT_CONTROLLER (naming the leader, or not yet knowing one), or cannot be reached, it
 //! moves on and retries, within a deadline.
 
-mod controller;
-
-pub use controller::{ClientError, ControllerClient};
+pub use rill_proto::controller_client::{ClientError, ControllerClient};

@@ -11,6 +11,8 @@
 //! `raft::raft_service_server`); without it the crate is messages only and depends on
 //! neither tonic nor tokio.
 
+#[cfg(feature = "grpc")]
+pub mod controller_client;
 mod convert;
 mod error;
 
@@ -43,6 +45,18 @@ pub mod metadata {
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod controller {
     include!(concat!(env!("OUT_DIR"), "/rill.controller.rs"));
+}
+
+/// Replication between brokers (`proto/replication.proto`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod replication {
+    include!(concat!(env!("OUT_DIR"), "/rill.replication.rs"));
+}
+
+/// A broker's data API: produce, fetch, offsets, metadata (`proto/data.proto`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod data {
+    include!(concat!(env!("OUT_DIR"), "/rill.data.rs"));
 }
 
 /// The encoded `FileDescriptorSet` of every file in `proto/`, for gRPC reflection.

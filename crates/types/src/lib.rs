@@ -14,6 +14,7 @@ mod macros;
 
 mod broker_id;
 mod error;
+mod error_code;
 mod leader_epoch;
 mod metadata_offset;
 mod node_id;
@@ -25,6 +26,7 @@ mod topic_id;
 
 pub use broker_id::BrokerId;
 pub use error::ParseIdError;
+pub use error_code::ErrorCode;
 pub use leader_epoch::LeaderEpoch;
 pub use metadata_offset::MetadataOffset;
 pub use node_id::NodeId;

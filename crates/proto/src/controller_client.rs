@@ -1,9 +1,13 @@
 //! [`ControllerClient`]: calls to the active controller, following NOT_CONTROLLER.
+//!
+//! It lives here, beside the generated client, because both sides of the cluster call
+//! the controller: brokers (which must not depend on rill-client) and rill-client,
+//! which re-exports it.
 
 use std::future::Future;
 use std::time::Duration;
 
-use rill_proto::controller::controller_service_client::ControllerServiceClient;
+use crate::controller::controller_service_client::ControllerServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 

@@ -1,0 +1,1 @@
+//! rill-broker: a broker process's core.

@@ -1,0 +1,1 @@
+//! rill-testkit: multi-process cluster tests.
