@@ -33,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let grpc = env::var_os("CARGO_FEATURE_GRPC").is_some();
     tonic_prost_build::configure()
+        // Record bytes on the data path are shared, not copied (prost's `Bytes`).
+        .bytes(".rill.data")
+        .bytes(".rill.replication")
         .build_client(grpc)
         .build_server(grpc)
         .compile_fds(descriptors)?;

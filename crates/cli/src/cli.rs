@@ -28,7 +28,7 @@ pub enum Command {
     /// Run a controller quorum member.
     Controller(crate::controller_cmd::ControllerArgs),
     /// Run a broker.
-    Broker(NotBuilt),
+    Broker(crate::broker_cmd::BrokerArgs),
     /// Run several roles in one process (combined mode), e.g. --roles controller,broker.
     Server(NotBuilt),
     /// Start a local multi-process cluster for development.
@@ -64,7 +64,7 @@ impl Command {
             Command::Controller(args) => return args.run(),
             Command::Topic(args) => return args.run(),
             Command::Cluster(args) => return args.run(),
-            Command::Broker(_) => "broker",
+            Command::Broker(args) => return args.run(),
             Command::Server(_) => "server",
             Command::Dev(_) => "dev",
             Command::Partition(_) => "partition",

@@ -64,7 +64,7 @@ pub fn parse_voters(text: &str) -> anyhow::Result<BTreeMap<u64, String>> {
     Ok(voters)
 }
 
-fn read_config_file(path: &PathBuf) -> anyhow::Result<BTreeMap<String, String>> {
+pub fn read_config_file(path: &PathBuf) -> anyhow::Result<BTreeMap<String, String>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut out = BTreeMap::new();

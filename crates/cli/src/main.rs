@@ -2,6 +2,7 @@
 //! library crates, so this file only sets up logging and dispatches.
 
 mod admin_cmd;
+mod broker_cmd;
 mod cli;
 mod controller_cmd;
 mod logging;

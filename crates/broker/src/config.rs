@@ -1,0 +1,178 @@
+//! [`BrokerConfig`]: a broker's settings. Every tunable key is declared once in
+//! [`BrokerConfig::KEYS`] (name, default, doc) and set through [`BrokerConfig::set`], which
+//! refuses unknown keys and out-of-bound values with a message naming the key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rill_types::BrokerId;
+
+use crate::error::BrokerError;
+
+/// One tunable key.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokerKey {
+    /// Kafka-style name.
+    pub name: &'static str,
+    /// The default.
+    pub default: u64,
+    /// Inclusive bounds.
+    pub min: u64,
+    /// Inclusive bounds.
+    pub max: u64,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+/// A broker's settings.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// This broker's id.
+    pub broker_id: BrokerId,
+    /// Where partition logs live (`<topic>-<partition>/` each).
+    pub data_dir: PathBuf,
+    /// The host other brokers and clients connect to.
+    pub advertised_host: String,
+    /// The port advertised (normally the listener's).
+    pub advertised_port: u16,
+    /// The controller quorum ("host:port" each).
+    pub controllers: Vec<String>,
+    /// The broker's rack.
+    pub rack: Option<String>,
+    /// Addresses to use for other brokers' replication listeners instead of the ones they
+    /// advertise (tests put a fault proxy there).
+    pub peer_addresses: BTreeMap<BrokerId, String>,
+    /// Tunables by key; see [`BrokerConfig::KEYS`].
+    values: BTreeMap<&'static str, u64>,
+}
+
+impl BrokerConfig {
+    /// Every tunable key.
+    pub const KEYS: &'static [BrokerKey] = &[
+        BrokerKey {
+            name: "replica.lag.time.max.ms",
+            default: 30_000,
+            min: 1,
+            max: 3_600_000,
+            doc: "A follower that has not caught up with the leader for this long leaves the ISR.",
+        },
+        BrokerKey {
+            name: "broker.heartbeat.interval.ms",
+            default: 500,
+            min: 10,
+            max: 60_000,
+            doc: "How often the broker renews its lease with the controller.",
+        },
+        BrokerKey {
+            name: "replica.fetch.wait.max.ms",
+            default: 500,
+            min: 1,
+            max: 60_000,
+            doc: "How long a follower's fetch may wait at the leader for new data.",
+        },
+        BrokerKey {
+            name: "replica.fetch.max.bytes",
+            default: 1 << 20,
+            min: 1024,
+            max: 1 << 30,
+            doc: "Bytes a follower asks for per partition per fetch.",
+        },
+        BrokerKey {
+            name: "replica.fetch.response.max.bytes",
+            default: 10 << 20,
+            min: 1024,
+            max: 1 << 30,
+            doc: "Bytes a follower asks for per fetch in all.",
+        },
+        BrokerKey {
+            name: "controlled.shutdown.timeout.ms",
+            default: 30_000,
+            min: 0,
+            max: 3_600_000,
+            doc: "How long a SIGTERM waits for the controller to move this broker's leaderships away.",
+        },
+        BrokerKey {
+            name: "log.flush.scheduler.interval.ms",
+            default: 1_000,
+            min: 10,
+            max: 3_600_000,
+            doc: "How often logs are checked against their flush.ms policy and checkpointed.",
+        },
+    ];
+
+    /// A config with every tunable at its default.
+    pub fn new(
+        broker_id: BrokerId,
+        data_dir: PathBuf,
+        advertised_host: String,
+        advertised_port: u16,
+        controllers: Vec<String>,
+    ) -> Self {
+        Self {
+            broker_id,
+            data_dir,
+            advertised_host,
+            advertised_port,
+            controllers,
+            rack: None,
+            peer_addresses: BTreeMap::new(),
+            values: Self::KEYS.iter().map(|k| (k.name, k.default)).collect(),
+        }
+    }
+
+    /// Sets a tunable; refuses unknown keys and values out of bounds.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), BrokerError> {
+        let declared = Self::KEYS
+            .iter()
+            .find(|k| k.name == key)
+            .ok_or_else(|| BrokerError::Config(format!("unknown broker config key {key:?}")))?;
+        let parsed: u64 = value
+            .trim()
+            .parse()
+            .map_err(|e| BrokerError::Config(format!("{key}={value:?}: {e}")))?;
+        if parsed < declared.min || parsed > declared.max {
+            return Err(BrokerError::Config(format!(
+                "{key}={parsed} is out of bounds [{}, {}]",
+                declared.min, declared.max
+            )));
+        }
+        self.values.insert(declared.name, parsed);
+        Ok(())
+    }
+
+    /// A tunable's value.
+    ///
+    /// # Panics
+    /// On a key not in [`BrokerConfig::KEYS`] (a bug).
+    pub fn get(&self, key: &str) -> u64 {
+        *self
+            .values
+            .get(key)
+            .unwrap_or_else(|| panic!("undeclared broker config key {key}"))
+    }
+
+    /// A tunable as milliseconds in an `i64` (for clock arithmetic).
+    pub fn ms(&self, key: &str) -> i64 {
+        i64::try_from(self.get(key)).unwrap_or(i64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        let mut c = BrokerConfig::new(BrokerId::new(1), "/x".into(), "h".into(), 1, vec![]);
+        assert_eq!(c.get("replica.lag.time.max.ms"), 30_000);
+        c.set("replica.lag.time.max.ms", "2000").unwrap();
+        assert_eq!(c.get("replica.lag.time.max.ms"), 2000);
+        let e = c.set("replica.lag.time.max", "1").unwrap_err().to_string();
+        assert!(e.contains("replica.lag.time.max"), "{e}");
+        let e = c
+            .set("broker.heartbeat.interval.ms", "1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("out of bounds"), "{e}");
+    }
+}

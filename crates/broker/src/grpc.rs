@@ -1,0 +1,460 @@
+//! The gRPC adapters of a broker: [`DataGrpc`] (produce, fetch, offsets, metadata for
+//! clients) and [`ReplicationGrpc`] (the leader side of follower fetches). They translate
+//! messages and wait; the decisions are in [`crate::partition`].
+//!
+//! Long polls (consumer and follower fetches) wait on the broker's change counter, a
+//! watch bumped on every append and high-watermark move: a notification, not a polling
+//! loop. Interest is registered before the partitions are read, so no wake-up is lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rill_proto::common;
+use rill_proto::data::data_service_server::{DataService, DataServiceServer};
+use rill_proto::data::{
+    BrokerEndpoint, FetchPartitionData, FetchRequest, FetchResponse, ListOffsetsRequest,
+    ListOffsetsResponse, ListOffsetsResult, MetadataRequest, MetadataResponse, PartitionMetadata,
+    ProducePartitionResult, ProduceRequest, ProduceResponse, TopicMetadata,
+};
+use rill_proto::replication::replication_service_server::{
+    ReplicationService, ReplicationServiceServer,
+};
+use rill_proto::replication::{
+    DivergingEpoch, ReplicaFetchPartitionData, ReplicaFetchRequest, ReplicaFetchResponse,
+};
+use rill_types::{BrokerId, ErrorCode, LeaderEpoch, Offset, PartitionIndex, TopicId};
+use tonic::{Request, Response, Status};
+
+use crate::error::PartitionError;
+use crate::partition::ReplicaRead;
+use crate::replica_manager::{GRPC_LISTENER, ReplicaManager};
+
+/// Longest wait a fetch may ask for.
+const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
+/// Longest acks=all wait a produce may ask for.
+const MAX_PRODUCE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Largest fetch answer, whatever the request asks.
+const MAX_FETCH_BYTES: usize = 64 << 20;
+
+fn clamp_bytes(asked: i32, default: usize) -> usize {
+    usize::try_from(asked)
+        .ok()
+        .filter(|b| *b > 0)
+        .unwrap_or(default)
+        .min(MAX_FETCH_BYTES)
+}
+
+fn millis(ms: i32, max: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(max)
+}
+
+/// The data API.
+#[derive(Debug, Clone)]
+pub struct DataGrpc {
+    rm: Arc<ReplicaManager>,
+}
+
+impl DataGrpc {
+    /// A service over `rm`.
+    pub fn new(rm: Arc<ReplicaManager>) -> Self {
+        Self { rm }
+    }
+
+    /// The tonic server.
+    pub fn into_server(self) -> DataServiceServer<Self> {
+        DataServiceServer::new(self)
+            .max_decoding_message_size(256 << 20)
+            .max_encoding_message_size(256 << 20)
+    }
+}
+
+fn refused(
+    topic: &str,
+    partition: Option<common::PartitionIndex>,
+    e: &PartitionError,
+) -> ProducePartitionResult {
+    ProducePartitionResult {
+        topic: topic.to_owned(),
+        partition,
+        error: Some(e.to_proto()),
+        base_offset: None,
+        log_append_time: -1,
+        log_start_offset: None,
+    }
+}
+
+#[tonic::async_trait]
+impl DataService for DataGrpc {
+    async fn produce(
+        &self,
+        request: Request<ProduceRequest>,
+    ) -> Result<Response<ProduceResponse>, Status> {
+        let request = request.into_inner();
+        let acks = request.acks;
+        if ![0, 1, -1].contains(&acks) {
+            let e = PartitionError::new(
+                ErrorCode::InvalidRequiredAcks,
+                format!("acks must be 0, 1 or -1, not {acks}"),
+            );
+            let partitions = request
+                .partitions
+                .iter()
+                .map(|p| refused(&p.topic, p.partition, &e))
+                .collect();
+            return Ok(Response::new(ProduceResponse { partitions }));
+        }
+        let timeout = millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT);
+        // Append every partition first, then wait for replication of all of them.
+        let mut pending = Vec::with_capacity(request.partitions.len());
+        for p in request.partitions {
+            let index = p.partition.map(|i| i.index).unwrap_or(-1);
+            let partition = match self.rm.by_name(&p.topic, index) {
+                Ok(x) => x,
+                Err(e) => {
+                    pending.push(Err(refused(&p.topic, p.partition, &e)));
+                    continue;
+                }
+            };
+            let mut records = BytesMut::from(&p.records[..]);
+            let part = partition.clone();
+            let appended = tokio::task::spawn_blocking(move || {
+                part.append_as_leader(&mut records, acks == -1)
+            })
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
+            match appended {
+                Ok((info, epoch)) => {
+                    tracing::trace!(partition = %partition.name(), leader_epoch = %epoch, first = %info.first_offset, last = %info.last_offset, "appended");
+                    pending.push(Ok((p.topic, p.partition, partition, info, epoch)));
+                }
+                Err(e) => pending.push(Err(refused(&p.topic, p.partition, &e))),
+            }
+        }
+        if acks == 0 {
+            return Ok(Response::new(ProduceResponse { partitions: vec![] }));
+        }
+        let mut results = Vec::with_capacity(pending.len());
+        for item in pending {
+            let (topic, index, partition, info, epoch) = match item {
+                Ok(x) => x,
+                Err(r) => {
+                    results.push(r);
+                    continue;
+                }
+            };
+            if acks == -1
+                && let Err(e) = partition
+                    .wait_replicated(info.last_offset, epoch, timeout)
+                    .await
+            {
+                results.push(refused(&topic, index, &e));
+                continue;
+            }
+            results.push(ProducePartitionResult {
+                topic,
+                partition: index,
+                error: None,
+                base_offset: Some(info.first_offset.into()),
+                log_append_time: info.log_append_time.unwrap_or(-1),
+                log_start_offset: Some(info.log_start_offset.into()),
+            });
+        }
+        Ok(Response::new(ProduceResponse {
+            partitions: results,
+        }))
+    }
+
+    async fn fetch(
+        &self,
+        request: Request<FetchRequest>,
+    ) -> Result<Response<FetchResponse>, Status> {
+        let request = request.into_inner();
+        let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
+        let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
+        let max_bytes = clamp_bytes(request.max_bytes, 50 << 20);
+        let mut changes = self.rm.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            let mut total = 0usize;
+            let mut out = Vec::with_capacity(request.partitions.len());
+            for p in &request.partitions {
+                let index = p.partition.map(|i| i.index).unwrap_or(-1);
+                let offset: Offset = p.fetch_offset.map(Into::into).unwrap_or_default();
+                let budget = clamp_bytes(p.max_bytes, 1 << 20).min(max_bytes.saturating_sub(total));
+                let read = self
+                    .rm
+                    .by_name(&p.topic, index)
+                    .and_then(|part| part.read_for_consumer(offset, budget.max(1)));
+                out.push(match read {
+                    Ok((read, hw)) => {
+                        total += read.records.len();
+                        FetchPartitionData {
+                            topic: p.topic.clone(),
+                            partition: p.partition,
+                            error: None,
+                            high_watermark: Some(hw.into()),
+                            log_start_offset: Some(read.log_start_offset.into()),
+                            records: read.records,
+                        }
+                    }
+                    Err(e) => FetchPartitionData {
+                        topic: p.topic.clone(),
+                        partition: p.partition,
+                        error: Some(e.to_proto()),
+                        high_watermark: None,
+                        log_start_offset: None,
+                        records: Default::default(),
+                    },
+                });
+            }
+            let any_error = out.iter().any(|p| p.error.is_some());
+            if total >= min_bytes.max(1) || any_error || tokio::time::Instant::now() >= deadline {
+                return Ok(Response::new(FetchResponse { partitions: out }));
+            }
+            if tokio::time::timeout_at(deadline, changes.changed())
+                .await
+                .is_err()
+            {
+                // One last read happens on the next turn (the deadline has passed).
+                continue;
+            }
+        }
+    }
+
+    async fn list_offsets(
+        &self,
+        request: Request<ListOffsetsRequest>,
+    ) -> Result<Response<ListOffsetsResponse>, Status> {
+        let mut out = Vec::new();
+        for p in request.into_inner().partitions {
+            let index = p.partition.map(|i| i.index).unwrap_or(-1);
+            let result = match self.rm.by_name(&p.topic, index) {
+                Err(e) => Err(e),
+                Ok(part) => {
+                    let timestamp = p.timestamp;
+                    tokio::task::spawn_blocking(move || part.list_offset(timestamp))
+                        .await
+                        .map_err(|e| Status::internal(e.to_string()))?
+                }
+            };
+            out.push(match result {
+                Ok((offset, ts)) => ListOffsetsResult {
+                    topic: p.topic,
+                    partition: p.partition,
+                    error: None,
+                    offset: offset.map(Into::into),
+                    timestamp: ts,
+                },
+                Err(e) => ListOffsetsResult {
+                    topic: p.topic,
+                    partition: p.partition,
+                    error: Some(e.to_proto()),
+                    offset: None,
+                    timestamp: -1,
+                },
+            });
+        }
+        Ok(Response::new(ListOffsetsResponse { partitions: out }))
+    }
+
+    async fn metadata(
+        &self,
+        request: Request<MetadataRequest>,
+    ) -> Result<Response<MetadataResponse>, Status> {
+        let view = self.rm.metadata.borrow().clone();
+        let image = view.image;
+        let brokers = image
+            .brokers()
+            .values()
+            .filter_map(|b| {
+                let endpoint = b.listeners.iter().find(|l| l.name == GRPC_LISTENER)?;
+                Some(BrokerEndpoint {
+                    broker_id: Some(b.id.into()),
+                    endpoint: Some(endpoint.clone()),
+                    rack: b.rack.clone(),
+                    fenced: b.fenced,
+                })
+            })
+            .collect();
+        let names: Vec<String> = {
+            let asked = request.into_inner().topics;
+            if asked.is_empty() {
+                image.topics().map(|t| t.name.clone()).collect()
+            } else {
+                asked
+            }
+        };
+        let topics = names
+            .into_iter()
+            .map(|name| match image.topic_by_name(&name) {
+                None => TopicMetadata {
+                    error: Some(
+                        PartitionError::new(
+                            ErrorCode::UnknownTopicOrPartition,
+                            format!("topic {name:?} does not exist"),
+                        )
+                        .to_proto(),
+                    ),
+                    name,
+                    topic_id: None,
+                    partitions: vec![],
+                },
+                Some(t) => TopicMetadata {
+                    name,
+                    topic_id: Some(t.id.into()),
+                    error: None,
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(|(i, p)| PartitionMetadata {
+                            partition: Some((*i).into()),
+                            leader: p.leader.map(Into::into),
+                            leader_epoch: Some(p.leader_epoch.into()),
+                            replicas: p.replicas.iter().map(|b| (*b).into()).collect(),
+                            isr: p.isr.iter().map(|b| (*b).into()).collect(),
+                        })
+                        .collect(),
+                },
+            })
+            .collect();
+        Ok(Response::new(MetadataResponse {
+            cluster_id: image.cluster_id().unwrap_or_default().to_owned(),
+            brokers,
+            topics,
+            metadata_offset: Some(view.applied.into()),
+        }))
+    }
+}
+
+/// The leader side of replication.
+#[derive(Debug, Clone)]
+pub struct ReplicationGrpc {
+    rm: Arc<ReplicaManager>,
+}
+
+impl ReplicationGrpc {
+    /// A service over `rm`.
+    pub fn new(rm: Arc<ReplicaManager>) -> Self {
+        Self { rm }
+    }
+
+    /// The tonic server.
+    pub fn into_server(self) -> ReplicationServiceServer<Self> {
+        ReplicationServiceServer::new(self)
+            .max_decoding_message_size(16 << 20)
+            .max_encoding_message_size(256 << 20)
+    }
+}
+
+fn replica_error(
+    topic_id: Option<common::TopicId>,
+    partition: Option<common::PartitionIndex>,
+    e: &PartitionError,
+) -> ReplicaFetchPartitionData {
+    ReplicaFetchPartitionData {
+        topic_id,
+        partition,
+        error: Some(e.to_proto()),
+        high_watermark: None,
+        log_start_offset: None,
+        diverging_epoch: None,
+        records: Default::default(),
+    }
+}
+
+#[tonic::async_trait]
+impl ReplicationService for ReplicationGrpc {
+    async fn fetch(
+        &self,
+        request: Request<ReplicaFetchRequest>,
+    ) -> Result<Response<ReplicaFetchResponse>, Status> {
+        let request = request.into_inner();
+        let follower: BrokerId = request
+            .replica_id
+            .map(Into::into)
+            .ok_or_else(|| Status::invalid_argument("replica_id is required"))?;
+        let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
+        let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
+        let max_bytes = clamp_bytes(request.max_bytes, 10 << 20);
+        let mut changes = self.rm.changes.subscribe();
+        loop {
+            changes.borrow_and_update();
+            let now = self.rm.now_ms();
+            let mut total = 0usize;
+            let mut out = Vec::with_capacity(request.partitions.len());
+            for p in &request.partitions {
+                let topic: Option<TopicId> = p.topic_id.clone().and_then(|t| t.try_into().ok());
+                let index: Option<PartitionIndex> = p.partition.map(Into::into);
+                let part = match (topic, index) {
+                    (Some(t), Some(i)) => self.rm.get((t, i)).ok_or_else(|| {
+                        PartitionError::new(
+                            ErrorCode::NotLeaderOrFollower,
+                            "this broker does not host the partition",
+                        )
+                    }),
+                    _ => Err(PartitionError::new(
+                        ErrorCode::InvalidRequest,
+                        "topic_id and partition are required",
+                    )),
+                };
+                let budget = clamp_bytes(p.max_bytes, 1 << 20).min(max_bytes.saturating_sub(total));
+                let epoch: LeaderEpoch = p
+                    .current_leader_epoch
+                    .map(Into::into)
+                    .unwrap_or(LeaderEpoch::new(-1));
+                let read = part.and_then(|part| {
+                    part.read_for_follower(
+                        follower,
+                        epoch,
+                        p.fetch_offset.map(Into::into).unwrap_or_default(),
+                        p.last_fetched_epoch.map(Into::into),
+                        budget.max(1),
+                        now,
+                    )
+                });
+                out.push(match read {
+                    Err(e) => replica_error(p.topic_id.clone(), p.partition, &e),
+                    Ok(ReplicaRead::Diverging {
+                        epoch,
+                        end_offset,
+                        high_watermark,
+                    }) => ReplicaFetchPartitionData {
+                        topic_id: p.topic_id.clone(),
+                        partition: p.partition,
+                        error: None,
+                        high_watermark: Some(high_watermark.into()),
+                        log_start_offset: None,
+                        diverging_epoch: Some(DivergingEpoch {
+                            epoch: Some(epoch.into()),
+                            end_offset: Some(end_offset.into()),
+                        }),
+                        records: Default::default(),
+                    },
+                    Ok(ReplicaRead::Records {
+                        read,
+                        high_watermark,
+                    }) => {
+                        total += read.records.len();
+                        ReplicaFetchPartitionData {
+                            topic_id: p.topic_id.clone(),
+                            partition: p.partition,
+                            error: None,
+                            high_watermark: Some(high_watermark.into()),
+                            log_start_offset: Some(read.log_start_offset.into()),
+                            diverging_epoch: None,
+                            records: read.records,
+                        }
+                    }
+                });
+            }
+            let urgent = out
+                .iter()
+                .any(|p| p.error.is_some() || p.diverging_epoch.is_some());
+            if total >= min_bytes.max(1) || urgent || tokio::time::Instant::now() >= deadline {
+                return Ok(Response::new(ReplicaFetchResponse { partitions: out }));
+            }
+            let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
+        }
+    }
+}

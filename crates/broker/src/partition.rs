@@ -1,0 +1,652 @@
+//! [`Partition`]: one hosted replica — its log, its role (leader or follower at a leader
+//! epoch) and the high watermark — and the operations produce, fetch and replication
+//! perform on it.
+//!
+//! Locking: `log` (held across appends, truncations and fsyncs; only on blocking
+//! threads) is always taken before `state` (short, in-memory). Taking the log lock
+//! around "check role, append" makes the role check and the append one step: a replica
+//! that became a follower never appends as leader afterwards.
+//!
+//! Safety contracts:
+//! - a leader appends only while the state says it leads at the epoch it stamps;
+//! - acks=all completes only when the high watermark passes the batch and the epoch has
+//!   not changed in between; a leader that learns of a newer epoch fails every waiter
+//!   with NOT_LEADER_OR_FOLLOWER at once (the watch below is updated on every role change);
+//! - a follower appends the leader's batches as they are and truncates only where the
+//!   leader said its log diverged.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rill_storage::{AppendInfo, Log, LogReader, ReadResult};
+use rill_types::{
+    BrokerId, ErrorCode, LeaderEpoch, Offset, PartitionEpoch, PartitionIndex, TopicId,
+};
+use tokio::sync::watch;
+
+use crate::error::PartitionError;
+use crate::leader_state::LeaderState;
+
+/// The role a replica plays.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// This broker leads.
+    Leader(LeaderState),
+    /// This broker follows `leader` (none while the partition is offline).
+    Follower {
+        /// The leader to fetch from.
+        leader: Option<BrokerId>,
+    },
+}
+
+/// The mutable, in-memory part of a replica.
+#[derive(Debug)]
+pub struct ReplicaState {
+    /// Leader or follower.
+    pub role: Role,
+    /// The newest leader epoch this replica has been told of.
+    pub leader_epoch: LeaderEpoch,
+    /// `min.insync.replicas` of the topic.
+    pub min_isr: usize,
+    /// The log end offset (mirrors the log; updated under the log lock).
+    pub log_end: Offset,
+    /// The epoch of the last batch in the log.
+    pub latest_log_epoch: Option<LeaderEpoch>,
+    /// A follower's high watermark (the leader's, capped by its own log end).
+    pub follower_high_watermark: Offset,
+}
+
+/// What waiters watch: the epoch, whether this broker leads in it, and the high watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HwView {
+    /// The current leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// Whether this broker leads in it.
+    pub leading: bool,
+    /// The high watermark.
+    pub high_watermark: Offset,
+    /// The committed ISR's size.
+    pub isr_size: usize,
+}
+
+/// What a replica fetch got from the leader's log.
+#[derive(Debug)]
+pub enum ReplicaRead {
+    /// Batches from the fetch offset (possibly none).
+    Records {
+        /// The read.
+        read: ReadResult,
+        /// The leader's high watermark after recording this fetch.
+        high_watermark: Offset,
+    },
+    /// The follower must truncate to `end_offset` first.
+    Diverging {
+        /// The largest epoch ≤ the follower's last epoch the leader knows.
+        epoch: LeaderEpoch,
+        /// Where that epoch ends in the leader's log.
+        end_offset: Offset,
+        /// The leader's high watermark.
+        high_watermark: Offset,
+    },
+}
+
+/// One hosted replica.
+#[derive(Debug)]
+pub struct Partition {
+    /// The topic's name.
+    pub topic: String,
+    /// The topic's id.
+    pub topic_id: TopicId,
+    /// The partition index.
+    pub index: PartitionIndex,
+    log: Mutex<Option<Log>>,
+    reader: LogReader,
+    state: Mutex<ReplicaState>,
+    hw: watch::Sender<HwView>,
+    /// Bumped on every append and high-watermark move, for long-polling fetches.
+    changes: Arc<watch::Sender<u64>>,
+}
+
+impl Partition {
+    /// Wraps an opened log; the replica starts as a follower of nobody at epoch -1.
+    pub fn new(
+        topic: String,
+        topic_id: TopicId,
+        index: PartitionIndex,
+        log: Log,
+        min_isr: usize,
+        changes: Arc<watch::Sender<u64>>,
+    ) -> Self {
+        let reader = log.reader();
+        let state = ReplicaState {
+            role: Role::Follower { leader: None },
+            leader_epoch: LeaderEpoch::new(-1),
+            min_isr,
+            log_end: log.log_end_offset(),
+            latest_log_epoch: log.latest_epoch(),
+            follower_high_watermark: Offset::new(0),
+        };
+        let (hw, _) = watch::channel(HwView {
+            leader_epoch: LeaderEpoch::new(-1),
+            leading: false,
+            high_watermark: Offset::new(0),
+            isr_size: 0,
+        });
+        Self {
+            topic,
+            topic_id,
+            index,
+            log: Mutex::new(Some(log)),
+            reader,
+            state: Mutex::new(state),
+            hw,
+            changes,
+        }
+    }
+
+    /// "topic-index", for logs.
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.topic, self.index)
+    }
+
+    fn state(&self) -> MutexGuard<'_, ReplicaState> {
+        self.state.lock().expect("replica state lock poisoned")
+    }
+
+    fn log(&self) -> Result<MutexGuard<'_, Option<Log>>, PartitionError> {
+        Ok(self.log.lock().expect("log lock poisoned"))
+    }
+
+    /// Runs `f` on the open log (blocking: call from a blocking thread).
+    pub fn with_log<T>(
+        &self,
+        f: impl FnOnce(&mut Log) -> Result<T, rill_storage::StorageError>,
+    ) -> Result<T, PartitionError> {
+        let mut guard = self.log()?;
+        let log = guard.as_mut().ok_or_else(closed)?;
+        f(log).map_err(|e| PartitionError::from_storage(&e))
+    }
+
+    /// A copy of the replica state's key facts.
+    pub fn snapshot(&self) -> (Role, LeaderEpoch, Offset, Option<LeaderEpoch>) {
+        let s = self.state();
+        (
+            s.role.clone(),
+            s.leader_epoch,
+            s.log_end,
+            s.latest_log_epoch,
+        )
+    }
+
+    /// The replica's current epoch and whether it leads.
+    pub fn hw_view(&self) -> HwView {
+        *self.hw.borrow()
+    }
+
+    fn publish(&self, s: &ReplicaState) {
+        let view = match &s.role {
+            Role::Leader(l) => HwView {
+                leader_epoch: s.leader_epoch,
+                leading: true,
+                high_watermark: l.high_watermark(),
+                isr_size: l.isr.len(),
+            },
+            Role::Follower { .. } => HwView {
+                leader_epoch: s.leader_epoch,
+                leading: false,
+                high_watermark: s.follower_high_watermark,
+                isr_size: 0,
+            },
+        };
+        self.hw.send_if_modified(|old| {
+            let changed = *old != view;
+            *old = view;
+            changed
+        });
+        self.changes.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Makes this replica the leader at `epoch` (ignored when not newer, except that the
+    /// same epoch with a newer partition epoch updates the ISR). Blocking.
+    #[allow(clippy::too_many_arguments)]
+    pub fn become_leader(
+        &self,
+        me: BrokerId,
+        epoch: LeaderEpoch,
+        partition_epoch: PartitionEpoch,
+        replicas: &[BrokerId],
+        isr: Vec<BrokerId>,
+        min_isr: usize,
+        now_ms: i64,
+    ) -> bool {
+        let _log = self.log.lock().expect("log lock poisoned");
+        let mut s = self.state();
+        s.min_isr = min_isr;
+        if epoch < s.leader_epoch {
+            return false;
+        }
+        let end = s.log_end;
+        if epoch == s.leader_epoch
+            && let Role::Leader(l) = &mut s.role
+        {
+            let changed = l.apply_isr(isr, partition_epoch);
+            l.update_high_watermark(end);
+            self.publish(&s);
+            return changed;
+        }
+        let start_hw = match &s.role {
+            Role::Leader(l) => l.high_watermark(),
+            Role::Follower { .. } => s.follower_high_watermark,
+        };
+        let mut leader = LeaderState::new(
+            me,
+            epoch,
+            partition_epoch,
+            replicas,
+            isr,
+            s.log_end,
+            start_hw,
+            now_ms,
+        );
+        leader.update_high_watermark(s.log_end);
+        s.role = Role::Leader(leader);
+        s.leader_epoch = epoch;
+        tracing::info!(partition = %self.name(), leader_epoch = %epoch, log_end = %s.log_end, "became leader");
+        self.publish(&s);
+        true
+    }
+
+    /// Makes this replica a follower of `leader` at `epoch` (ignored when not newer).
+    /// Returns whether the role changed.
+    pub fn become_follower(&self, leader: Option<BrokerId>, epoch: LeaderEpoch) -> bool {
+        let mut s = self.state();
+        if epoch < s.leader_epoch {
+            return false;
+        }
+        if epoch == s.leader_epoch
+            && matches!(&s.role, Role::Follower { leader: l } if *l == leader)
+        {
+            return false;
+        }
+        if let Role::Leader(l) = &s.role {
+            s.follower_high_watermark = l.high_watermark();
+        }
+        s.role = Role::Follower { leader };
+        s.leader_epoch = epoch;
+        tracing::info!(partition = %self.name(), leader_epoch = %epoch, leader = ?leader.map(|b| b.get()), "became follower");
+        self.publish(&s);
+        true
+    }
+
+    /// Appends a producer's batches as the leader. With `acks_all`, refuses when the ISR
+    /// is below `min.insync.replicas`. Returns what was appended and the epoch it was
+    /// stamped with. Blocking.
+    pub fn append_as_leader(
+        &self,
+        records: &mut [u8],
+        acks_all: bool,
+    ) -> Result<(AppendInfo, LeaderEpoch), PartitionError> {
+        let mut guard = self.log()?;
+        let log = guard.as_mut().ok_or_else(closed)?;
+        let epoch = {
+            let s = self.state();
+            let Role::Leader(l) = &s.role else {
+                return Err(not_leader(&self.name()));
+            };
+            if acks_all && l.isr.len() < s.min_isr {
+                return Err(PartitionError::new(
+                    ErrorCode::NotEnoughReplicas,
+                    format!(
+                        "{}: the ISR {:?} is smaller than min.insync.replicas {}",
+                        self.name(),
+                        l.isr.iter().map(|b| b.get()).collect::<Vec<_>>(),
+                        s.min_isr
+                    ),
+                ));
+            }
+            s.leader_epoch
+        };
+        let info = log
+            .append_as_leader(records, epoch)
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        let mut s = self.state();
+        s.log_end = info.last_offset.next();
+        s.latest_log_epoch = Some(epoch);
+        let end = s.log_end;
+        if let Role::Leader(l) = &mut s.role {
+            l.update_high_watermark(end);
+        }
+        self.publish(&s);
+        Ok((info, epoch))
+    }
+
+    /// Waits until the high watermark passes `last_offset` in `epoch` (acks=all), failing
+    /// at once when the epoch changes or leadership is lost, and after `timeout`.
+    pub async fn wait_replicated(
+        &self,
+        last_offset: Offset,
+        epoch: LeaderEpoch,
+        timeout: Duration,
+    ) -> Result<(), PartitionError> {
+        let mut rx = self.hw.subscribe();
+        let wait = async {
+            loop {
+                let view = *rx.borrow_and_update();
+                if view.leader_epoch != epoch || !view.leading {
+                    return Err(not_leader(&self.name()));
+                }
+                if view.high_watermark > last_offset {
+                    let min_isr = self.state().min_isr;
+                    if view.isr_size < min_isr {
+                        return Err(PartitionError::new(
+                            ErrorCode::NotEnoughReplicasAfterAppend,
+                            format!(
+                                "{}: replicated, but the ISR shrank to {} below min.insync.replicas {min_isr}",
+                                self.name(),
+                                view.isr_size
+                            ),
+                        ));
+                    }
+                    return Ok(());
+                }
+                if rx.changed().await.is_err() {
+                    return Err(not_leader(&self.name()));
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(r) => r,
+            Err(_) => Err(PartitionError::new(
+                ErrorCode::RequestTimedOut,
+                format!(
+                    "{}: offset {last_offset} was not replicated to the ISR within {timeout:?}",
+                    self.name()
+                ),
+            )),
+        }
+    }
+
+    /// Reads for a consumer: whole batches from `offset`, below the high watermark.
+    /// Only the leader serves consumers.
+    pub fn read_for_consumer(
+        &self,
+        offset: Offset,
+        max_bytes: usize,
+    ) -> Result<(ReadResult, Offset), PartitionError> {
+        let (hw, end) = {
+            let s = self.state();
+            let Role::Leader(l) = &s.role else {
+                return Err(not_leader(&self.name()));
+            };
+            (l.high_watermark(), s.log_end)
+        };
+        if offset > end {
+            return Err(PartitionError::new(
+                ErrorCode::OffsetOutOfRange,
+                format!(
+                    "{}: offset {offset} is above the log end {end}",
+                    self.name()
+                ),
+            ));
+        }
+        let read = self
+            .reader
+            .read(offset, max_bytes, hw)
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        Ok((read, hw))
+    }
+
+    /// Kafka's ListOffsets on the leader: -2 the log start, -1 the high watermark, else
+    /// the first offset whose timestamp is at or after `timestamp` (below the high
+    /// watermark), with that record's timestamp. Blocking.
+    pub fn list_offset(&self, timestamp: i64) -> Result<(Option<Offset>, i64), PartitionError> {
+        let hw = {
+            let s = self.state();
+            let Role::Leader(l) = &s.role else {
+                return Err(not_leader(&self.name()));
+            };
+            l.high_watermark()
+        };
+        match timestamp {
+            -1 => Ok((Some(hw), -1)),
+            -2 => {
+                let start = self
+                    .reader
+                    .read(hw, 0, hw)
+                    .map_err(|e| PartitionError::from_storage(&e))?;
+                Ok((Some(start.log_start_offset), -1))
+            }
+            ts => match self
+                .reader
+                .offset_for_timestamp(ts)
+                .map_err(|e| PartitionError::from_storage(&e))?
+            {
+                Some((offset, found)) if offset < hw => Ok((Some(offset), found)),
+                _ => Ok((None, -1)),
+            },
+        }
+    }
+
+    /// Serves one partition of a follower's fetch (the leader side of replication).
+    pub fn read_for_follower(
+        &self,
+        follower: BrokerId,
+        current_epoch: LeaderEpoch,
+        fetch_offset: Offset,
+        last_fetched_epoch: Option<LeaderEpoch>,
+        max_bytes: usize,
+        now_ms: i64,
+    ) -> Result<ReplicaRead, PartitionError> {
+        let (end, latest, hw) = {
+            let s = self.state();
+            let Role::Leader(l) = &s.role else {
+                return Err(not_leader(&self.name()));
+            };
+            check_epoch(&self.name(), current_epoch, s.leader_epoch)?;
+            (s.log_end, s.latest_log_epoch, l.high_watermark())
+        };
+        if let Some(last) = last_fetched_epoch {
+            // The common case needs no epoch lookup: the follower is in the latest epoch.
+            let (epoch, epoch_end) = if Some(last) == latest {
+                (last, end)
+            } else {
+                let guard = self.log()?;
+                let log = guard.as_ref().ok_or_else(closed)?;
+                log.end_offset_for_epoch(last)
+                    .unwrap_or((LeaderEpoch::new(-1), log.log_start_offset()))
+            };
+            if epoch < last || epoch_end < fetch_offset {
+                return Ok(ReplicaRead::Diverging {
+                    epoch,
+                    end_offset: epoch_end.min(fetch_offset),
+                    high_watermark: hw,
+                });
+            }
+        }
+        if fetch_offset > end {
+            return Ok(ReplicaRead::Diverging {
+                epoch: latest.unwrap_or(LeaderEpoch::new(-1)),
+                end_offset: end,
+                high_watermark: hw,
+            });
+        }
+        let read = self
+            .reader
+            .read(fetch_offset, max_bytes, Offset::new(i64::MAX))
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        let mut s = self.state();
+        let end = s.log_end;
+        let Role::Leader(l) = &mut s.role else {
+            return Err(not_leader(&self.name()));
+        };
+        let advanced = l.on_follower_fetch(follower, fetch_offset, end, now_ms);
+        let high_watermark = l.high_watermark();
+        if advanced {
+            self.publish(&s);
+        }
+        Ok(ReplicaRead::Records {
+            read,
+            high_watermark,
+        })
+    }
+
+    /// Appends batches fetched from the leader while following it at `epoch`, and takes
+    /// the leader's high watermark. Blocking.
+    pub fn append_as_follower(
+        &self,
+        epoch: LeaderEpoch,
+        records: &[u8],
+        leader_high_watermark: Offset,
+    ) -> Result<(), PartitionError> {
+        let mut guard = self.log()?;
+        let log = guard.as_mut().ok_or_else(closed)?;
+        {
+            let s = self.state();
+            if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
+                return Err(not_leader(&self.name()));
+            }
+        }
+        if !records.is_empty() {
+            log.append_as_follower(records)
+                .map_err(|e| PartitionError::from_storage(&e))?;
+        }
+        let mut s = self.state();
+        s.log_end = log.log_end_offset();
+        s.latest_log_epoch = log.latest_epoch();
+        let hw = leader_high_watermark.min(s.log_end);
+        if hw > s.follower_high_watermark || !records.is_empty() {
+            s.follower_high_watermark = s.follower_high_watermark.max(hw);
+            self.publish(&s);
+        }
+        Ok(())
+    }
+
+    /// Truncates a follower's log to `offset`, where the leader said it diverged. Blocking.
+    pub fn truncate_as_follower(
+        &self,
+        epoch: LeaderEpoch,
+        offset: Offset,
+    ) -> Result<Offset, PartitionError> {
+        let mut guard = self.log()?;
+        let log = guard.as_mut().ok_or_else(closed)?;
+        {
+            let s = self.state();
+            if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
+                return Err(not_leader(&self.name()));
+            }
+        }
+        let before = log.log_end_offset();
+        let end = log
+            .truncate_to(offset)
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        tracing::info!(partition = %self.name(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
+        let mut s = self.state();
+        s.log_end = end;
+        s.latest_log_epoch = log.latest_epoch();
+        s.follower_high_watermark = s.follower_high_watermark.min(end);
+        Ok(end)
+    }
+
+    /// Applies a committed ISR from the controller's AlterPartition answer, if this
+    /// replica still leads at `epoch`.
+    pub fn apply_isr(
+        &self,
+        epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+    ) -> bool {
+        let mut s = self.state();
+        if s.leader_epoch != epoch {
+            return false;
+        }
+        let end = s.log_end;
+        let Role::Leader(l) = &mut s.role else {
+            return false;
+        };
+        let applied = l.apply_isr(isr, partition_epoch);
+        if applied {
+            l.update_high_watermark(end);
+            self.publish(&s);
+        }
+        applied
+    }
+
+    /// The ISR change to propose now, if this replica leads and one is due; marks it
+    /// pending. Returns (epoch, partition epoch it is based on, proposed ISR).
+    pub fn take_isr_proposal(
+        &self,
+        now_ms: i64,
+        lag_max_ms: i64,
+        eligible: impl Fn(BrokerId) -> bool,
+    ) -> Option<(LeaderEpoch, PartitionEpoch, Vec<BrokerId>)> {
+        let mut s = self.state();
+        let epoch = s.leader_epoch;
+        let Role::Leader(l) = &mut s.role else {
+            return None;
+        };
+        let proposal = l.isr_proposal(now_ms, lag_max_ms, eligible)?;
+        l.pending_isr = Some(proposal.clone());
+        Some((epoch, l.partition_epoch, proposal))
+    }
+
+    /// Forgets a pending ISR proposal that failed, so a later one can be made.
+    pub fn clear_pending_isr(&self, epoch: LeaderEpoch) {
+        let mut s = self.state();
+        if s.leader_epoch == epoch
+            && let Role::Leader(l) = &mut s.role
+        {
+            l.pending_isr = None;
+        }
+    }
+
+    /// Flushes per the topic's flush.ms and writes the checkpoints. Blocking.
+    pub fn flush_and_checkpoint(&self) -> Result<(), PartitionError> {
+        self.with_log(|log| {
+            log.maybe_flush()?;
+            log.checkpoint()
+        })
+    }
+
+    /// Closes the log cleanly (flush, checkpoints, clean-shutdown marker). Blocking.
+    pub fn close(&self) -> Result<(), PartitionError> {
+        let mut guard = self.log()?;
+        let Some(log) = guard.take() else {
+            return Ok(());
+        };
+        drop(guard);
+        // Waiters must not wait for a log that is gone.
+        {
+            let mut s = self.state();
+            s.role = Role::Follower { leader: None };
+            self.publish(&s);
+        }
+        log.close().map_err(|e| PartitionError::from_storage(&e))
+    }
+}
+
+fn closed() -> PartitionError {
+    PartitionError::new(ErrorCode::NotLeaderOrFollower, "the replica is closed")
+}
+
+fn not_leader(name: &str) -> PartitionError {
+    PartitionError::new(
+        ErrorCode::NotLeaderOrFollower,
+        format!("this broker does not lead {name}"),
+    )
+}
+
+fn check_epoch(name: &str, asked: LeaderEpoch, current: LeaderEpoch) -> Result<(), PartitionError> {
+    if asked < current {
+        return Err(PartitionError::new(
+            ErrorCode::FencedLeaderEpoch,
+            format!("{name}: leader epoch {asked} is older than {current}"),
+        ));
+    }
+    if asked > current {
+        return Err(PartitionError::new(
+            ErrorCode::UnknownLeaderEpoch,
+            format!("{name}: leader epoch {asked} is newer than {current}"),
+        ));
+    }
+    Ok(())
+}
