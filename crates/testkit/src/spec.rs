@@ -1,0 +1,79 @@
+//! [`ClusterSpec`]: what [`Cluster::start`](crate::Cluster::start) starts.
+
+use std::time::Duration;
+
+/// The shape and settings of a test cluster. Controllers get node ids `1..=controllers`,
+/// brokers get broker ids `1..=brokers`.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    /// Controller processes (the Raft quorum's voters). Default 3.
+    pub controllers: usize,
+    /// Broker processes. Default 3.
+    pub brokers: usize,
+    /// Broker config keys, passed to every broker as `--set key=value`.
+    pub broker_settings: Vec<(String, String)>,
+    /// The controllers' `--broker-session-timeout-ms`; `None` keeps their default.
+    pub broker_session_timeout_ms: Option<u64>,
+    /// Puts a [`FaultProxy`](crate::FaultProxy) on every inter-broker link: one per
+    /// ordered (follower, leader) pair, each broker started with `--peer-address` for
+    /// every other broker pointing at its own proxy. Default off.
+    pub fault_proxies: bool,
+    /// Each broker's rack, by position (broker 1 first); `None` starts them without one.
+    /// Must have exactly `brokers` entries when set.
+    pub racks: Option<Vec<String>>,
+    /// How long `start` waits for the quorum and every broker. Default 60 s.
+    pub start_timeout: Duration,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        Self {
+            controllers: 3,
+            brokers: 3,
+            broker_settings: Vec::new(),
+            broker_session_timeout_ms: None,
+            fault_proxies: false,
+            racks: None,
+            start_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ClusterSpec {
+    /// The default spec: 3 controllers, 3 brokers, no proxies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With `controllers` controllers and `brokers` brokers.
+    pub fn nodes(mut self, controllers: usize, brokers: usize) -> Self {
+        self.controllers = controllers;
+        self.brokers = brokers;
+        self
+    }
+
+    /// With one more broker setting (`--set key=value`).
+    pub fn broker_setting(mut self, key: impl Into<String>, value: impl ToString) -> Self {
+        self.broker_settings.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// With the controllers' broker session timeout set.
+    pub fn broker_session_timeout(mut self, timeout: Duration) -> Self {
+        self.broker_session_timeout_ms =
+            Some(u64::try_from(timeout.as_millis()).expect("a sane timeout"));
+        self
+    }
+
+    /// With fault proxies on every inter-broker link.
+    pub fn with_fault_proxies(mut self) -> Self {
+        self.fault_proxies = true;
+        self
+    }
+
+    /// With these racks, broker 1 first.
+    pub fn racks<S: Into<String>>(mut self, racks: impl IntoIterator<Item = S>) -> Self {
+        self.racks = Some(racks.into_iter().map(Into::into).collect());
+        self
+    }
+}
