@@ -157,9 +157,10 @@ impl ControllerArgs {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
-            let mut node = ControllerNode::start(config, listener).await?;
+            // The handler is installed first, so a SIGTERM during start-up is not fatal.
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let mut node = ControllerNode::start(config, listener).await?;
             let outcome = tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); Ok(()) }
                 _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); Ok(()) }
