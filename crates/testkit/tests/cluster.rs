@@ -1,5 +1,5 @@
 //! Real clusters of `rill` processes. The controller-only test runs today; the smoke
-//! test with brokers waits for `rill broker` (un-ignore it once the command exists).
+//! test with brokers exercises `rill broker`.
 
 use std::time::Duration;
 
@@ -51,7 +51,6 @@ async fn a_cluster_works_from_an_async_test_and_drops_there() {
 }
 
 #[test]
-#[ignore = "needs the `rill broker` command"]
 fn cluster_smoke() {
     let spec = ClusterSpec::new()
         .nodes(3, 3)
