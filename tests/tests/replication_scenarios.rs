@@ -113,9 +113,11 @@ fn isolated_leader_refuses_acks_all_until_healed() {
         cluster.set_link(*f, leader, ProxyMode::Blackhole);
     }
     // The ISR shrinks after replica.lag.time.max.ms (3 s); then a produce is refused.
-    rill_testkit::wait_until(Duration::from_secs(30), "the ISR shrinks to the leader", || {
-        partitions(&cluster)[&0].1.len() == 1
-    });
+    rill_testkit::wait_until(
+        Duration::from_secs(30),
+        "the ISR shrinks to the leader",
+        || partitions(&cluster)[&0].1.len() == 1,
+    );
     let producer = Producer::connect(
         &cluster.broker_addrs(),
         ProducerConfig {
@@ -162,7 +164,10 @@ fn rolling_restart_twice_under_load() {
                 .broker(b)
                 .terminate(Duration::from_secs(30))
                 .expect("controlled shutdown");
-            assert!(status.success(), "broker {b} exited with {status} (round {round})");
+            assert!(
+                status.success(),
+                "broker {b} exited with {status} (round {round})"
+            );
             cluster.broker(b).restart().expect("restart");
             cluster
                 .wait_unfenced(&[b], Duration::from_secs(30))

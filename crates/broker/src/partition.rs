@@ -117,6 +117,8 @@ impl Partition {
         min_isr: usize,
         changes: Arc<watch::Sender<u64>>,
     ) -> Self {
+        let mut log = log;
+        log.defer_policy_flush(true);
         let reader = log.reader();
         let state = ReplicaState {
             role: Role::Follower { leader: None },
@@ -309,14 +311,29 @@ impl Partition {
         let info = log
             .append_as_leader(records, epoch)
             .map_err(|e| PartitionError::from_storage(&e))?;
-        let mut s = self.state();
-        s.log_end = info.last_offset.next();
-        s.latest_log_epoch = Some(epoch);
-        let end = s.log_end;
-        if let Role::Leader(l) = &mut s.role {
-            l.update_high_watermark(end);
+        {
+            let mut s = self.state();
+            s.log_end = info.last_offset.next();
+            s.latest_log_epoch = Some(epoch);
+            let end = s.log_end;
+            if let Role::Leader(l) = &mut s.role {
+                l.update_high_watermark(end);
+            }
+            self.publish(&s);
         }
-        self.publish(&s);
+        // Group commit: the fsync `flush.messages` asks for happens after the log is
+        // released, so writers that appended meanwhile share it (flush_up_to returns at
+        // once when another writer's fsync already covered these records).
+        if log.policy_flush_due() {
+            drop(guard);
+            self.with_log(|log| {
+                if log.policy_flush_due() {
+                    log.flush_up_to(info.last_offset.next())
+                } else {
+                    Ok(())
+                }
+            })?;
+        }
         Ok((info, epoch))
     }
 
@@ -509,6 +526,10 @@ impl Partition {
         if !records.is_empty() {
             log.append_as_follower(records)
                 .map_err(|e| PartitionError::from_storage(&e))?;
+            // Durable before the next fetch tells the leader this replica has them.
+            if log.policy_flush_due() {
+                log.flush().map_err(|e| PartitionError::from_storage(&e))?;
+            }
         }
         let mut s = self.state();
         s.log_end = log.log_end_offset();
@@ -649,4 +670,204 @@ fn check_epoch(name: &str, asked: LeaderEpoch, current: LeaderEpoch) -> Result<(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rill_storage::testing::batch_of_size;
+    use rill_storage::{FaultyDisk, LogConfig, ManualClock};
+
+    use super::*;
+
+    fn b(i: i32) -> BrokerId {
+        BrokerId::new(i)
+    }
+
+    fn partition(dir: &std::path::Path, config: LogConfig, disk: Arc<FaultyDisk>) -> Partition {
+        let log = Log::open(dir, config, Arc::new(ManualClock::new(0)), disk).unwrap();
+        let (changes, _) = watch::channel(0);
+        Partition::new(
+            "t".into(),
+            TopicId::from_bytes([1; 16]),
+            PartitionIndex::new(0),
+            log,
+            2,
+            Arc::new(changes),
+        )
+    }
+
+    fn lead(p: &Partition, epoch: i32, isr: &[i32]) {
+        p.become_leader(
+            b(1),
+            LeaderEpoch::new(epoch),
+            PartitionEpoch::new(epoch),
+            &[b(1), b(2), b(3)],
+            isr.iter().map(|i| b(*i)).collect(),
+            2,
+            0,
+        );
+    }
+
+    #[test]
+    fn acks_all_is_refused_below_min_isr_and_nothing_is_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), LogConfig::default(), Arc::default());
+        lead(&p, 0, &[1]);
+        let mut batch = batch_of_size(3, 10, 0);
+        let e = p.append_as_leader(&mut batch, true).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotEnoughReplicas);
+        assert_eq!(p.snapshot().2, Offset::new(0));
+        // acks=1 is not subject to min.insync.replicas.
+        let (info, _) = p.append_as_leader(&mut batch, false).unwrap();
+        assert_eq!(info.last_offset, Offset::new(2));
+    }
+
+    #[test]
+    fn flush_messages_one_fsyncs_before_the_append_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(FaultyDisk::default());
+        let config = LogConfig::from_pairs([("flush.messages", "1")]).unwrap();
+        let p = partition(dir.path(), config, disk.clone());
+        lead(&p, 0, &[1, 2]);
+        let before = disk.file_syncs();
+        let mut batch = batch_of_size(2, 10, 0);
+        p.append_as_leader(&mut batch, true).unwrap();
+        assert!(
+            disk.file_syncs() > before,
+            "no fsync before the append returned"
+        );
+        let recovery_point = p.with_log(|l| Ok(l.recovery_point())).unwrap();
+        assert_eq!(recovery_point, Offset::new(2));
+
+        // Kafka's default leaves flushing to flush.ms.
+        let dir = tempfile::tempdir().unwrap();
+        let disk = Arc::new(FaultyDisk::default());
+        let p = partition(dir.path(), LogConfig::default(), disk.clone());
+        lead(&p, 0, &[1, 2]);
+        // (The first append of an epoch persists the epoch cache.)
+        p.append_as_leader(&mut batch, true).unwrap();
+        let before = disk.file_syncs();
+        p.append_as_leader(&mut batch, true).unwrap();
+        assert_eq!(disk.file_syncs(), before);
+    }
+
+    #[tokio::test]
+    async fn a_newer_epoch_fails_acks_all_waiters_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Arc::new(partition(dir.path(), LogConfig::default(), Arc::default()));
+        lead(&p, 0, &[1, 2]);
+        let mut batch = batch_of_size(1, 10, 0);
+        let (info, epoch) = p.append_as_leader(&mut batch, true).unwrap();
+        let waiter = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.wait_replicated(info.last_offset, epoch, Duration::from_secs(60))
+                    .await
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(p.become_follower(Some(b(2)), LeaderEpoch::new(1)));
+        let e = tokio::time::timeout(Duration::from_secs(10), waiter)
+            .await
+            .expect("the waiter is woken, not timed out")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotLeaderOrFollower);
+        // And a follower never appends as leader.
+        let e = p.append_as_leader(&mut batch, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotLeaderOrFollower);
+    }
+
+    #[test]
+    fn acks_all_completes_when_the_isr_has_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), LogConfig::default(), Arc::default());
+        lead(&p, 3, &[1, 2]);
+        let mut batch = batch_of_size(4, 10, 0);
+        p.append_as_leader(&mut batch, true).unwrap();
+        assert_eq!(p.hw_view().high_watermark, Offset::new(0));
+        let e3 = LeaderEpoch::new(3);
+        // Follower 3 is not in the ISR: its fetch does not move the high watermark.
+        p.read_for_follower(b(3), e3, Offset::new(0), None, 1 << 20, 1)
+            .unwrap();
+        assert_eq!(p.hw_view().high_watermark, Offset::new(0));
+        p.read_for_follower(b(2), e3, Offset::new(2), Some(e3), 1 << 20, 1)
+            .unwrap();
+        assert_eq!(p.hw_view().high_watermark, Offset::new(2));
+        p.read_for_follower(b(2), e3, Offset::new(4), Some(e3), 1 << 20, 2)
+            .unwrap();
+        assert_eq!(p.hw_view().high_watermark, Offset::new(4));
+        // A stale or future epoch is refused.
+        let e = p
+            .read_for_follower(b(2), LeaderEpoch::new(2), Offset::new(4), None, 1, 3)
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::FencedLeaderEpoch);
+        let e = p
+            .read_for_follower(b(2), LeaderEpoch::new(4), Offset::new(4), None, 1, 3)
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnknownLeaderEpoch);
+    }
+
+    #[test]
+    fn a_follower_with_an_older_epoch_suffix_is_told_where_it_diverged() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = partition(dir.path(), LogConfig::default(), Arc::default());
+        // Epoch 1 wrote offsets 0..3, epoch 5 wrote 3..5.
+        lead(&p, 1, &[1]);
+        p.append_as_leader(&mut batch_of_size(3, 10, 0), false)
+            .unwrap();
+        lead(&p, 5, &[1]);
+        p.append_as_leader(&mut batch_of_size(2, 10, 0), false)
+            .unwrap();
+        // The follower has epoch 1 up to offset 6 (a suffix the leader never had).
+        match p
+            .read_for_follower(
+                b(2),
+                LeaderEpoch::new(5),
+                Offset::new(6),
+                Some(LeaderEpoch::new(1)),
+                1 << 20,
+                0,
+            )
+            .unwrap()
+        {
+            ReplicaRead::Diverging {
+                epoch, end_offset, ..
+            } => {
+                assert_eq!(epoch, LeaderEpoch::new(1));
+                assert_eq!(end_offset, Offset::new(3));
+            }
+            other => panic!("expected divergence, got {other:?}"),
+        }
+        // One in the latest epoch but past the log end is cut back to the log end.
+        match p
+            .read_for_follower(
+                b(2),
+                LeaderEpoch::new(5),
+                Offset::new(9),
+                Some(LeaderEpoch::new(5)),
+                1 << 20,
+                0,
+            )
+            .unwrap()
+        {
+            ReplicaRead::Diverging { end_offset, .. } => assert_eq!(end_offset, Offset::new(5)),
+            other => panic!("expected divergence, got {other:?}"),
+        }
+        // A follower in step gets records.
+        assert!(matches!(
+            p.read_for_follower(
+                b(2),
+                LeaderEpoch::new(5),
+                Offset::new(3),
+                Some(LeaderEpoch::new(5)),
+                1 << 20,
+                0
+            )
+            .unwrap(),
+            ReplicaRead::Records { .. }
+        ));
+    }
 }

@@ -163,7 +163,9 @@ fn run(cluster: &Cluster, topic: &'static str, acks: i32, window: Duration) {
 fn main() {
     let window = Duration::from_secs(seconds());
     let baseline = storage_baseline(Duration::from_secs(5));
-    println!("baseline: rill-storage append of the same batches, one log, no fsync: {baseline:.0} MB/s");
+    println!(
+        "baseline: rill-storage append of the same batches, one log, no fsync: {baseline:.0} MB/s"
+    );
     let cluster = Cluster::start(ClusterSpec::new().nodes(3, 3)).expect("cluster");
     create(&cluster, "bench-rf3", 3);
     create(&cluster, "bench-rf1", 1);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rill_client::{
-    ConsumerConfig, Consumer, ControllerClient, OffsetSpec, Producer, ProducerConfig,
+    Consumer, ConsumerConfig, ControllerClient, OffsetSpec, Producer, ProducerConfig,
     ProducerRecord,
 };
 use rill_proto::controller::{CreatableTopic, CreateTopicsRequest, DescribeTopicsRequest};
@@ -146,15 +146,16 @@ pub fn start_load_with(
     };
     let mut tasks = Vec::new();
     for p in 0..producers {
-        let producer = Producer::connect(&cluster.broker_addrs(), config.clone()).expect("producer");
+        let producer =
+            Producer::connect(&cluster.broker_addrs(), config.clone()).expect("producer");
         let stop = stop.clone();
         tasks.push(cluster.handle().spawn(async move {
             let mut history = History::new();
             let mut seq = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let value = format!("p{p}-{seq}");
-                let partition = i32::try_from(seq % u64::try_from(partitions).unwrap_or(1))
-                    .unwrap_or(0);
+                let partition =
+                    i32::try_from(seq % u64::try_from(partitions).unwrap_or(1)).unwrap_or(0);
                 seq += 1;
                 let record = ProducerRecord {
                     key: None,
@@ -194,8 +195,8 @@ impl Load {
 /// the replicas byte for byte below the high watermark.
 pub fn verify(cluster: &Cluster, history: &History, partition_count: i32, min_ok: usize) {
     wait_full_isr(cluster, Duration::from_secs(40));
-    let consumer = Consumer::connect(&cluster.broker_addrs(), ConsumerConfig::default())
-        .expect("consumer");
+    let consumer =
+        Consumer::connect(&cluster.broker_addrs(), ConsumerConfig::default()).expect("consumer");
     let mut reads: Reads = BTreeMap::new();
     let mut hws = BTreeMap::new();
     for p in 0..partition_count {
@@ -215,7 +216,12 @@ pub fn verify(cluster: &Cluster, history: &History, partition_count: i32, min_ok
             p,
             records
                 .into_iter()
-                .map(|r| (r.offset.get(), r.value.map(|v| v.to_vec()).unwrap_or_default()))
+                .map(|r| {
+                    (
+                        r.offset.get(),
+                        r.value.map(|v| v.to_vec()).unwrap_or_default(),
+                    )
+                })
                 .collect(),
         );
     }

@@ -182,7 +182,7 @@ impl Log {
             .map(|(_, h)| u64::try_from(h.record_count).unwrap_or(0))
             .sum();
         self.unflushed_records += record_count;
-        if self.unflushed_records >= u64::try_from(self.config.flush_messages).unwrap_or(u64::MAX) {
+        if !self.defer_policy_flush && self.policy_flush_due() {
             self.flush()?;
         }
         Ok(AppendInfo {

@@ -108,6 +108,10 @@ pub struct Log {
     pub(crate) epochs: LeaderEpochCache,
     pub(crate) recovery_point: Offset,
     pub(crate) unflushed_records: u64,
+    /// When set, an append never flushes for `flush.messages`; the owner calls
+    /// [`Log::flush_up_to`] when [`Log::policy_flush_due`] says so (group commit across
+    /// concurrent writers).
+    pub(crate) defer_policy_flush: bool,
     pub(crate) last_flush_ms: i64,
     /// Segment files were created or removed since the directory was last fsynced.
     pub(crate) dir_dirty: bool,
@@ -202,6 +206,19 @@ impl Log {
             return Ok(());
         }
         self.flush()
+    }
+
+    /// Whether `flush.messages` records are waiting for an fsync.
+    pub fn policy_flush_due(&self) -> bool {
+        self.unflushed_records >= u64::try_from(self.config.flush_messages).unwrap_or(u64::MAX)
+    }
+
+    /// Makes appends leave the `flush.messages` flush to the owner (see
+    /// [`Log::policy_flush_due`]), so that writers appending concurrently share one fsync:
+    /// each appends, releases the log, then calls [`Log::flush_up_to`] its own end, which
+    /// returns at once when another writer's flush already covered it.
+    pub fn defer_policy_flush(&mut self, deferred: bool) {
+        self.defer_policy_flush = deferred;
     }
 
     /// Makes everything appended so far durable and advances the recovery point.

@@ -127,6 +127,7 @@ impl Log {
             epochs,
             recovery_point: if clean { log_end } else { Offset::ZERO },
             unflushed_records: 0,
+            defer_policy_flush: false,
             last_flush_ms: now,
             dir_dirty: true,
         };
