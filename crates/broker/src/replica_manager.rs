@@ -163,7 +163,6 @@ impl ReplicaManager {
                     },
                 };
                 if state.leader == Some(me) {
-                    self.fetchers().remove(key);
                     partition.become_leader(
                         me,
                         state.leader_epoch,
@@ -173,6 +172,9 @@ impl ReplicaManager {
                         min_isr,
                         now,
                     );
+                    if matches!(partition.snapshot().0, Role::Leader(_)) {
+                        self.fetchers().remove(key);
+                    }
                 } else {
                     partition.become_follower(state.leader, state.leader_epoch);
                     let (role, epoch, _, _) = partition.snapshot();
@@ -417,4 +419,132 @@ pub fn min_isr(image: &MetadataImage, topic: &str) -> usize {
         })
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use rill_metadata::records::{
+        BrokerList, PartitionChangeRecord, PartitionRecord, RegisterBrokerRecord,
+        RemoveTopicRecord, TopicRecord,
+    };
+    use rill_metadata::{MetadataDelta, MetadataRecord, Record};
+    use rill_storage::SystemClock;
+    use rill_types::{LeaderEpoch, MetadataOffset};
+
+    use super::*;
+
+    fn rec(r: Record) -> MetadataRecord {
+        MetadataRecord { record: Some(r) }
+    }
+
+    fn replay(image: &MetadataImage, offset: u64, records: Vec<Record>) -> MetadataImage {
+        let mut delta = MetadataDelta::new(image);
+        for r in records {
+            delta
+                .replay(MetadataOffset::new(offset), &rec(r))
+                .expect("replays");
+        }
+        delta.apply().0
+    }
+
+    fn manager(dir: &Path) -> (Arc<ReplicaManager>, FetchContext) {
+        let config = BrokerConfig::new(BrokerId::new(1), dir.to_owned(), "h".into(), 1, vec![]);
+        let (_, metadata) = watch::channel(MetadataView::default());
+        let (_, lease) = watch::channel(LeaseStatus::default());
+        let ctx = FetchContext {
+            broker_id: BrokerId::new(1),
+            lease: lease.clone(),
+            max_wait_ms: 100,
+            partition_max_bytes: 1 << 20,
+            response_max_bytes: 1 << 20,
+        };
+        (
+            ReplicaManager::new(config, Arc::new(SystemClock), metadata, lease),
+            ctx,
+        )
+    }
+
+    #[tokio::test]
+    async fn reconciling_follows_the_image_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let topic = TopicId::from_bytes([9; 16]);
+        let p0 = PartitionIndex::new(0);
+        let mut records = Vec::new();
+        for b in [1, 2] {
+            records.push(Record::RegisterBroker(RegisterBrokerRecord {
+                broker_id: Some(BrokerId::new(b).into()),
+                incarnation_id: vec![b as u8; 16],
+                listeners: vec![],
+                rack: None,
+                broker_epoch: Some(i64::from(b)),
+            }));
+        }
+        records.push(Record::Topic(TopicRecord {
+            name: "t".into(),
+            topic_id: Some(topic.into()),
+        }));
+        records.push(Record::Partition(PartitionRecord {
+            topic_id: Some(topic.into()),
+            partition: Some(p0.into()),
+            replicas: vec![BrokerId::new(1).into(), BrokerId::new(2).into()],
+            isr: vec![BrokerId::new(1).into(), BrokerId::new(2).into()],
+            leader: Some(BrokerId::new(1).into()),
+            leader_epoch: Some(LeaderEpoch::new(0).into()),
+            partition_epoch: Some(PartitionEpoch::new(0).into()),
+        }));
+        let led = replay(&MetadataImage::default(), 10, records);
+        let (rm, ctx) = manager(dir.path());
+
+        rm.reconcile(&led, &ctx);
+        rm.reconcile(&led, &ctx);
+        let p = rm.get((topic, p0)).expect("hosted");
+        assert!(p.hw_view().leading);
+        assert_eq!(p.hw_view().leader_epoch, LeaderEpoch::new(0));
+        assert_eq!(rm.all().len(), 1, "one replica however often reconciled");
+        let marker = dir.path().join("t-0").join(PARTITION_METADATA_FILE);
+        assert!(marker.exists());
+
+        // Leadership moves to broker 2: this replica follows at the new epoch.
+        let moved = replay(
+            &led,
+            11,
+            vec![Record::PartitionChange(PartitionChangeRecord {
+                topic_id: Some(topic.into()),
+                partition: Some(p0.into()),
+                replicas: None,
+                isr: None,
+                leader: Some(BrokerList {
+                    brokers: vec![BrokerId::new(2).into()],
+                }),
+                ..Default::default()
+            })],
+        );
+        rm.reconcile(&moved, &ctx);
+        rm.reconcile(&moved, &ctx);
+        let view = rm.get((topic, p0)).unwrap().hw_view();
+        assert!(!view.leading);
+        assert_eq!(view.leader_epoch, LeaderEpoch::new(1));
+        // An older image never moves the replica back.
+        rm.reconcile(&led, &ctx);
+        assert!(!rm.get((topic, p0)).unwrap().hw_view().leading);
+
+        // A restart (a new manager over the same directory) finds the same log.
+        drop(rm);
+        let (rm, ctx) = manager(dir.path());
+        rm.reconcile(&moved, &ctx);
+        assert!(rm.get((topic, p0)).is_some());
+
+        // The topic is deleted: the replica and its directory go.
+        let removed = replay(
+            &moved,
+            12,
+            vec![Record::RemoveTopic(RemoveTopicRecord {
+                topic_id: Some(topic.into()),
+            })],
+        );
+        rm.reconcile(&removed, &ctx);
+        assert!(rm.get((topic, p0)).is_none());
+        assert!(!dir.path().join("t-0").exists());
+        rm.stop_fetchers();
+    }
 }
