@@ -516,7 +516,6 @@ mod tests {
                 leader: Some(BrokerList {
                     brokers: vec![BrokerId::new(2).into()],
                 }),
-                ..Default::default()
             })],
         );
         rm.reconcile(&moved, &ctx);
