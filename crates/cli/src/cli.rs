@@ -32,7 +32,7 @@ pub enum Command {
     /// Run several roles in one process (combined mode), e.g. --roles controller,broker.
     Server(NotBuilt),
     /// Start a local multi-process cluster for development.
-    Dev(NotBuilt),
+    Dev(crate::dev_cmd::DevArgs),
     /// Create, list, describe, delete and configure topics.
     Topic(crate::admin_cmd::TopicArgs),
     /// Describe the cluster: brokers and the controller quorum.
@@ -65,8 +65,8 @@ impl Command {
             Command::Topic(args) => return args.run(),
             Command::Cluster(args) => return args.run(),
             Command::Broker(args) => return args.run(),
+            Command::Dev(args) => return args.run(),
             Command::Server(_) => "server",
-            Command::Dev(_) => "dev",
             Command::Partition(_) => "partition",
             Command::Produce(_) => "produce",
             Command::Consume(_) => "consume",

@@ -29,7 +29,7 @@ fn help_lists_the_subcommands() {
 
 #[test]
 fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
-    for sub in ["dev", "broker", "produce", "group"] {
+    for sub in ["server", "produce", "group"] {
         let out = rill(&[sub, "--some-flag", "value"]);
         assert!(!out.status.success(), "`rill {sub}` pretended to work");
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -38,6 +38,35 @@ fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
             "`rill {sub}` stderr: {stderr}"
         );
     }
+}
+
+#[test]
+fn broker_settings_are_checked_before_anything_starts() {
+    let base = [
+        "broker",
+        "--broker-id",
+        "1",
+        "--data-dir",
+        "/nonexistent/x",
+        "--controllers",
+        "127.0.0.1:1",
+    ];
+    let out = rill(&[&base[..], &["--set", "replica.lag.time.max=5"]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("replica.lag.time.max"), "{stderr}");
+    let out = rill(&[&base[..], &["--set", "replica.lag.time.max.ms=0"]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("out of bounds"), "{stderr}");
+    let out = rill(&[&base[..], &["--peer-address", "two=h:1"]].concat());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("peer id"), "{stderr}");
+    let out = rill(&["broker", "--data-dir", "/nonexistent/x"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--broker-id"), "{stderr}");
 }
 
 #[test]

@@ -1,0 +1,293 @@
+//! `rill dev`: a local cluster of separate processes (3 controllers and 3 brokers by
+//! default) started from this same executable, with its data under one folder.
+//!
+//! The first run picks the ports (from `--port-base`, 9093 by default: controllers first,
+//! then brokers) and writes them to `<data dir>/dev-ports`; later runs reuse them, since
+//! the controllers' addresses are part of the quorum's membership. Each process logs to
+//! `<data dir>/<name>.log`. The command shows progress while the cluster forms, waits
+//! until every broker is unfenced, prints the addresses, and on Ctrl-C or SIGTERM stops
+//! every process it started (SIGTERM: brokers first, with their controlled shutdown, then
+//! controllers) and waits for them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use rill_client::ControllerClient;
+use rill_proto::controller::DescribeClusterRequest;
+
+/// Arguments of `rill dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Where the cluster keeps its data (reused on the next run).
+    #[arg(long, env = "RILL_DEV_DIR", default_value = "rill-dev-data")]
+    pub data_dir: PathBuf,
+    /// Number of controllers (1, 3 or 5).
+    #[arg(long, default_value_t = 3)]
+    pub controllers: usize,
+    /// Number of brokers.
+    #[arg(long, default_value_t = 3)]
+    pub brokers: usize,
+    /// First port on a first run: controllers take the next ports, then brokers.
+    #[arg(long, default_value_t = 9093)]
+    pub port_base: u16,
+    /// How long to wait for the cluster to be ready.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
+}
+
+const PORTS_FILE: &str = "dev-ports";
+
+/// The ports of every process: controllers, then brokers.
+fn ports(args: &DevArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
+    let file = args.data_dir.join(PORTS_FILE);
+    if let Ok(text) = fs::read_to_string(&file) {
+        let mut lines = text.lines();
+        let parse = |line: Option<&str>| -> anyhow::Result<Vec<u16>> {
+            line.unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|p| p.trim().parse().context("a port"))
+                .collect()
+        };
+        let (c, b) = (parse(lines.next())?, parse(lines.next())?);
+        if c.len() != args.controllers || b.len() != args.brokers {
+            bail!(
+                "{} holds a cluster of {} controllers and {} brokers; use the same counts, or another --data-dir",
+                args.data_dir.display(),
+                c.len(),
+                b.len()
+            );
+        }
+        return Ok((c, b));
+    }
+    let n = args.controllers + args.brokers;
+    let base = args.port_base;
+    let all: Vec<u16> = (0..n)
+        .map(|i| {
+            u16::try_from(usize::from(base) + i).context("--port-base leaves no room for the ports")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for p in &all {
+        std::net::TcpListener::bind(("127.0.0.1", *p))
+            .with_context(|| format!("port {p} is taken; choose another --port-base"))?;
+    }
+    let (c, b) = all.split_at(args.controllers);
+    let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    fs::create_dir_all(&args.data_dir)?;
+    fs::write(&file, format!("{}\n{}\n", join(c), join(b)))?;
+    Ok((c.to_vec(), b.to_vec()))
+}
+
+struct Proc {
+    name: String,
+    child: Child,
+}
+
+fn spawn(exe: &Path, dir: &Path, name: &str, args: &[String]) -> anyhow::Result<Proc> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{name}.log")))?;
+    let child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {name}"))?;
+    Ok(Proc {
+        name: name.to_owned(),
+        child,
+    })
+}
+
+fn terminate(procs: &mut [Proc]) {
+    for p in procs.iter() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(p.child.id().to_string())
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    for p in procs.iter_mut() {
+        loop {
+            match p.child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() > deadline => {
+                    eprintln!("{} did not stop in time; killing it", p.name);
+                    let _ = p.child.kill();
+                    let _ = p.child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+impl DevArgs {
+    /// Runs the cluster until Ctrl-C / SIGTERM.
+    pub fn run(self) -> anyhow::Result<()> {
+        if ![1, 3, 5].contains(&self.controllers) {
+            bail!("--controllers must be 1, 3 or 5");
+        }
+        if self.brokers == 0 {
+            bail!("--brokers must be at least 1");
+        }
+        let (cports, bports) = ports(&self)?;
+        let dir = fs::canonicalize(&self.data_dir)?;
+        let exe = std::env::current_exe().context("finding the rill executable")?;
+        let voters = cports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let controller_addrs: Vec<String> =
+            cports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        println!("rill dev: data in {}", dir.display());
+        let mut controllers = Vec::new();
+        let mut brokers = Vec::new();
+        let started = (|| -> anyhow::Result<()> {
+            for (i, p) in cports.iter().enumerate() {
+                let id = i + 1;
+                controllers.push(spawn(
+                    &exe,
+                    &dir,
+                    &format!("controller-{id}"),
+                    &[
+                        "controller".into(),
+                        "--node-id".into(),
+                        id.to_string(),
+                        "--data-dir".into(),
+                        dir.join(format!("controller-{id}")).display().to_string(),
+                        "--listen".into(),
+                        format!("127.0.0.1:{p}"),
+                        "--voters".into(),
+                        voters.clone(),
+                    ],
+                )?);
+            }
+            println!("  started {} controllers", controllers.len());
+            for (i, p) in bports.iter().enumerate() {
+                let id = i + 1;
+                brokers.push(spawn(
+                    &exe,
+                    &dir,
+                    &format!("broker-{id}"),
+                    &[
+                        "broker".into(),
+                        "--broker-id".into(),
+                        id.to_string(),
+                        "--data-dir".into(),
+                        dir.join(format!("broker-{id}")).display().to_string(),
+                        "--listen".into(),
+                        format!("127.0.0.1:{p}"),
+                        "--controllers".into(),
+                        controller_addrs.join(","),
+                    ],
+                )?);
+            }
+            println!("  started {} brokers", brokers.len());
+            Ok(())
+        })();
+        let ready = started.and_then(|()| {
+            wait_ready(
+                &controller_addrs,
+                self.brokers,
+                Duration::from_secs(self.timeout_secs),
+                &mut controllers,
+                &mut brokers,
+            )
+        });
+        if let Err(e) = ready {
+            terminate(&mut brokers);
+            terminate(&mut controllers);
+            return Err(e.context(format!("the logs are in {}", dir.display())));
+        }
+        println!("rill dev: the cluster is ready");
+        println!("  admin (gRPC controllers): {}", controller_addrs.join(","));
+        println!(
+            "  data (gRPC brokers):      {}",
+            bports
+                .iter()
+                .map(|p| format!("127.0.0.1:{p}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        println!(
+            "  e.g. RILL_CONTROLLERS={} rill cluster describe",
+            controller_addrs[0]
+        );
+        println!("  Ctrl-C stops every process");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            anyhow::Ok(())
+        })?;
+        println!("rill dev: stopping brokers (controlled shutdown), then controllers");
+        terminate(&mut brokers);
+        terminate(&mut controllers);
+        println!("rill dev: stopped");
+        Ok(())
+    }
+}
+
+fn wait_ready(
+    controllers: &[String],
+    brokers: usize,
+    timeout: Duration,
+    cprocs: &mut [Proc],
+    bprocs: &mut [Proc],
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    runtime.block_on(async {
+        let mut client = ControllerClient::new(controllers, Duration::from_secs(2))?;
+        loop {
+            for p in cprocs.iter_mut().chain(bprocs.iter_mut()) {
+                if let Some(status) = p.child.try_wait()? {
+                    bail!("{} exited during start-up ({status})", p.name);
+                }
+            }
+            let state = match client
+                .call(|mut c| async move { c.describe_cluster(DescribeClusterRequest {}).await })
+                .await
+            {
+                Ok(d) => {
+                    let unfenced = d.brokers.iter().filter(|b| !b.fenced).count();
+                    if d.leader_id.is_some() && unfenced == brokers {
+                        return Ok(());
+                    }
+                    format!(
+                        "quorum leader {}, {unfenced}/{brokers} brokers ready",
+                        d.leader_id.map_or("none yet".into(), |l| l.id.to_string())
+                    )
+                }
+                Err(_) => "waiting for the controller quorum".to_owned(),
+            };
+            if state != last {
+                println!("  {state}");
+                last = state;
+            }
+            if Instant::now() > deadline {
+                bail!("the cluster was not ready within {timeout:?} ({last})");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
