@@ -18,7 +18,6 @@ use rill_types::MetadataOffset;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
@@ -118,7 +117,7 @@ impl BrokerNode {
                 .tcp_nodelay(true)
                 .add_service(DataGrpc::new(rm.clone()).into_server())
                 .add_service(ReplicationGrpc::new(rm.clone()).into_server())
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                .serve_with_incoming_shutdown(rill_proto::incoming(listener), async move {
                     let _ = server_stop.wait_for(|s| *s).await;
                 }),
         );

@@ -27,7 +27,6 @@ use openraft::{BasicNode, Config, Raft, SnapshotPolicy};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::atomic_file;
 use crate::event_loop::{self, Clock, ControllerHandle, LoopConfig, TokioClock};
@@ -269,7 +268,7 @@ impl ControllerNode {
         let server = tonic::transport::Server::builder()
             .add_service(raft_service.into_server())
             .add_service(controller.into_server())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            .serve_with_incoming_shutdown(rill_proto::incoming(listener), async {
                 let _ = stopped.await;
             });
         let (fail_tx, failed) = watch::channel(None);

@@ -35,6 +35,7 @@ fn channel(addr: &str) -> Result<Channel, ClientError> {
         .map(|e| {
             e.connect_timeout(Duration::from_secs(1))
                 .timeout(Duration::from_secs(30))
+                .tcp_nodelay(true)
                 .connect_lazy()
         })
         .map_err(|e| ClientError::Address(addr.to_owned(), e.to_string()))

@@ -15,9 +15,13 @@
 pub mod controller_client;
 mod convert;
 mod error;
+#[cfg(feature = "grpc")]
+mod incoming;
 
 pub use convert::required;
 pub use error::ConvertError;
+#[cfg(feature = "grpc")]
+pub use incoming::incoming;
 
 // The generated code carries the .proto comments as docs; every message and field there
 // is documented. A few generated items (oneof modules, service traits' helpers) have no
