@@ -70,13 +70,20 @@ impl FetcherManager {
                 session.members.lock().expect("members lock").remove(&key);
             }
         }
-        if self.sessions.get(&leader).is_some_and(|s| s.addr != addr)
+        // A session whose leader moved address is replaced; one whose task ended (it
+        // cannot, short of a bug) is restarted with the partitions it had.
+        let mut carried: Option<Members> = None;
+        if self
+            .sessions
+            .get(&leader)
+            .is_some_and(|s| s.addr != addr || s.task.is_finished())
             && let Some(old) = self.sessions.remove(&leader)
         {
             old.task.abort();
+            carried = Some(old.members);
         }
         let session = self.sessions.entry(leader).or_insert_with(|| {
-            let members: Members = Arc::default();
+            let members: Members = carried.unwrap_or_default();
             let wake = Arc::new(Notify::new());
             let task = tokio::spawn(run_session(
                 leader,
@@ -215,30 +222,44 @@ async fn run_session(
             }
         };
         // Appends and truncations touch the disk: one blocking hop for the whole answer.
-        let progressed = tokio::task::spawn_blocking(move || apply(leader, asked, response))
+        let applied = tokio::task::spawn_blocking(move || apply(leader, asked, response))
             .await
-            .unwrap_or(false);
-        if progressed {
-            backoff = Duration::from_millis(20);
-        } else {
+            .unwrap_or(Applied {
+                progressed: false,
+                errored: true,
+            });
+        // An empty answer after the leader's long poll needs no pause; an answer with
+        // refusals and no progress does, or a persistent error would spin both brokers.
+        if applied.errored && !applied.progressed {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_millis(500));
+        } else {
+            backoff = Duration::from_millis(20);
         }
     }
 }
 
-/// Applies a leader's answer; returns whether any partition made progress (or had
-/// nothing to fetch, which is not a failure).
+/// What one answer did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Applied {
+    /// Records appended or a diverging suffix removed.
+    progressed: bool,
+    /// A partition was refused or failed (worth a pause before asking again).
+    errored: bool,
+}
+
+/// Applies a leader's answer.
 fn apply(
     leader: BrokerId,
     asked: Vec<Asked>,
     response: rill_proto::replication::ReplicaFetchResponse,
-) -> bool {
-    let mut progressed = false;
+) -> Applied {
+    let mut out = Applied::default();
     for data in response.partitions {
         let topic: Option<TopicId> = data.topic_id.and_then(|t| t.try_into().ok());
         let index: Option<PartitionIndex> = data.partition.map(Into::into);
         let (Some(topic), Some(index)) = (topic, index) else {
+            out.errored = true;
             continue;
         };
         let Some(a) = asked.iter().find(|a| a.key == (topic, index)) else {
@@ -246,25 +267,37 @@ fn apply(
         };
         if let Some(e) = data.error {
             tracing::debug!(leader = leader.get(), partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e.name, "replica fetch refused");
+            out.errored = true;
             continue;
         }
         let hw: Offset = data.high_watermark.map(Into::into).unwrap_or_default();
         if let Some(d) = data.diverging_epoch {
-            let end: Offset = d.end_offset.map(Into::into).unwrap_or_default();
-            match a.partition.truncate_as_follower(a.epoch, end) {
-                Ok(_) => progressed = true,
+            // A divergence without its epoch or end is malformed: never guess an offset
+            // to truncate to.
+            let (Some(epoch), Some(end)) = (d.epoch, d.end_offset) else {
+                tracing::warn!(leader = leader.get(), partition = %a.partition.name(), "malformed diverging epoch ignored");
+                out.errored = true;
+                continue;
+            };
+            match a
+                .partition
+                .truncate_as_follower(a.epoch, epoch.into(), end.into())
+            {
+                Ok(removed) => out.progressed |= removed,
                 Err(e) => {
+                    out.errored = true;
                     tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "truncation failed")
                 }
             }
             continue;
         }
         match a.partition.append_as_follower(a.epoch, &data.records, hw) {
-            Ok(()) => progressed = true,
+            Ok(appended) => out.progressed |= appended,
             Err(e) => {
+                out.errored = true;
                 tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "append from the leader failed")
             }
         }
     }
-    progressed
+    out
 }

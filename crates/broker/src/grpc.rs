@@ -49,6 +49,75 @@ fn millis(ms: i32, max: Duration) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(max)
 }
 
+/// Most partitions one fetch may name.
+const MAX_FETCH_PARTITIONS: usize = 10_000;
+
+fn check_count(n: usize) -> Result<(), Status> {
+    if n > MAX_FETCH_PARTITIONS {
+        return Err(Status::invalid_argument(format!(
+            "a fetch may name at most {MAX_FETCH_PARTITIONS} partitions, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// The read budget of the next partition of a fetch that has `total` of `max_bytes`
+/// already: `None` when the answer is full. Only the first batch of the whole answer may
+/// exceed its budget (KIP-74), so later reads that come back larger are dropped.
+fn budget(asked: i32, total: usize, max_bytes: usize) -> Option<usize> {
+    let left = max_bytes.saturating_sub(total);
+    (left > 0).then(|| clamp_bytes(asked, 1 << 20).min(left))
+}
+
+/// One read of every partition of a consumer fetch. Blocking.
+fn consumer_pass(
+    rm: &ReplicaManager,
+    partitions: &[rill_proto::data::FetchPartition],
+    max_bytes: usize,
+) -> (Vec<FetchPartitionData>, usize) {
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(partitions.len());
+    for p in partitions {
+        let index = p.partition.map(|i| i.index).unwrap_or(-1);
+        let offset: Offset = p.fetch_offset.map(Into::into).unwrap_or_default();
+        let read = rm.by_name(&p.topic, index).and_then(|part| {
+            let Some(budget) = budget(p.max_bytes, total, max_bytes) else {
+                return part.read_for_consumer(offset, 0).map(|(mut r, hw)| {
+                    r.records = Default::default();
+                    (r, hw)
+                });
+            };
+            let (mut read, hw) = part.read_for_consumer(offset, budget)?;
+            if total > 0 && read.records.len() > budget {
+                read.records = Default::default();
+            }
+            Ok((read, hw))
+        });
+        out.push(match read {
+            Ok((read, hw)) => {
+                total += read.records.len();
+                FetchPartitionData {
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                    error: None,
+                    high_watermark: Some(hw.into()),
+                    log_start_offset: Some(read.log_start_offset.into()),
+                    records: read.records,
+                }
+            }
+            Err(e) => FetchPartitionData {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                error: Some(e.to_proto()),
+                high_watermark: None,
+                log_start_offset: None,
+                records: Default::default(),
+            },
+        });
+    }
+    (out, total)
+}
+
 /// The data API.
 #[derive(Debug, Clone)]
 pub struct DataGrpc {
@@ -104,7 +173,14 @@ impl DataService for DataGrpc {
                 .collect();
             return Ok(Response::new(ProduceResponse { partitions }));
         }
-        let timeout = millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT);
+        // One deadline for the whole request, however many partitions it waits for.
+        let deadline =
+            tokio::time::Instant::now() + millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT);
+        if request.partitions.len() > MAX_FETCH_PARTITIONS {
+            return Err(Status::invalid_argument(format!(
+                "a produce may name at most {MAX_FETCH_PARTITIONS} partitions"
+            )));
+        }
         // Append every partition first, then wait for replication of all of them.
         let mut pending = Vec::with_capacity(request.partitions.len());
         for p in request.partitions {
@@ -145,7 +221,11 @@ impl DataService for DataGrpc {
             };
             if acks == -1
                 && let Err(e) = partition
-                    .wait_replicated(info.last_offset, epoch, timeout)
+                    .wait_replicated(
+                        info.last_offset,
+                        epoch,
+                        deadline.saturating_duration_since(tokio::time::Instant::now()),
+                    )
                     .await
             {
                 results.push(refused(&topic, index, &e));
@@ -170,55 +250,26 @@ impl DataService for DataGrpc {
         request: Request<FetchRequest>,
     ) -> Result<Response<FetchResponse>, Status> {
         let request = request.into_inner();
+        check_count(request.partitions.len())?;
         let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
         let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
         let max_bytes = clamp_bytes(request.max_bytes, 50 << 20);
+        let partitions = Arc::new(request.partitions);
         let mut changes = self.rm.changes.subscribe();
         loop {
             changes.borrow_and_update();
-            let mut total = 0usize;
-            let mut out = Vec::with_capacity(request.partitions.len());
-            for p in &request.partitions {
-                let index = p.partition.map(|i| i.index).unwrap_or(-1);
-                let offset: Offset = p.fetch_offset.map(Into::into).unwrap_or_default();
-                let budget = clamp_bytes(p.max_bytes, 1 << 20).min(max_bytes.saturating_sub(total));
-                let read = self
-                    .rm
-                    .by_name(&p.topic, index)
-                    .and_then(|part| part.read_for_consumer(offset, budget.max(1)));
-                out.push(match read {
-                    Ok((read, hw)) => {
-                        total += read.records.len();
-                        FetchPartitionData {
-                            topic: p.topic.clone(),
-                            partition: p.partition,
-                            error: None,
-                            high_watermark: Some(hw.into()),
-                            log_start_offset: Some(read.log_start_offset.into()),
-                            records: read.records,
-                        }
-                    }
-                    Err(e) => FetchPartitionData {
-                        topic: p.topic.clone(),
-                        partition: p.partition,
-                        error: Some(e.to_proto()),
-                        high_watermark: None,
-                        log_start_offset: None,
-                        records: Default::default(),
-                    },
-                });
-            }
+            let (rm, asked) = (self.rm.clone(), partitions.clone());
+            // Reads touch the disk: off the async workers.
+            let (out, total) =
+                tokio::task::spawn_blocking(move || consumer_pass(&rm, &asked, max_bytes))
+                    .await
+                    .map_err(|e| Status::internal(e.to_string()))?;
             let any_error = out.iter().any(|p| p.error.is_some());
             if total >= min_bytes.max(1) || any_error || tokio::time::Instant::now() >= deadline {
                 return Ok(Response::new(FetchResponse { partitions: out }));
             }
-            if tokio::time::timeout_at(deadline, changes.changed())
-                .await
-                .is_err()
-            {
-                // One last read happens on the next turn (the deadline has passed).
-                continue;
-            }
+            // On timeout, one last read happens on the next turn (the deadline has passed).
+            let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
         }
     }
 
@@ -370,84 +421,50 @@ impl ReplicationService for ReplicationGrpc {
         request: Request<ReplicaFetchRequest>,
     ) -> Result<Response<ReplicaFetchResponse>, Status> {
         let request = request.into_inner();
+        check_count(request.partitions.len())?;
         let follower: BrokerId = request
             .replica_id
             .map(Into::into)
             .ok_or_else(|| Status::invalid_argument("replica_id is required"))?;
+        // Only the follower's current incarnation may move a high watermark: a fetch
+        // from an older (or, until this broker's metadata catches up, newer) one is
+        // refused whole.
+        let registered = self
+            .rm
+            .metadata
+            .borrow()
+            .image
+            .broker(follower)
+            .map(|b| b.epoch);
+        if registered != Some(request.broker_epoch) {
+            let e = PartitionError::new(
+                ErrorCode::StaleBrokerEpoch,
+                format!(
+                    "broker {follower} fetched with epoch {} but its registration here is {registered:?}",
+                    request.broker_epoch
+                ),
+            );
+            let partitions = request
+                .partitions
+                .iter()
+                .map(|p| replica_error(p.topic_id.clone(), p.partition, &e))
+                .collect();
+            return Ok(Response::new(ReplicaFetchResponse { partitions }));
+        }
         let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
         let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
         let max_bytes = clamp_bytes(request.max_bytes, 10 << 20);
+        let broker_epoch = request.broker_epoch;
+        let partitions = Arc::new(request.partitions);
         let mut changes = self.rm.changes.subscribe();
         loop {
             changes.borrow_and_update();
-            let now = self.rm.now_ms();
-            let mut total = 0usize;
-            let mut out = Vec::with_capacity(request.partitions.len());
-            for p in &request.partitions {
-                let topic: Option<TopicId> = p.topic_id.clone().and_then(|t| t.try_into().ok());
-                let index: Option<PartitionIndex> = p.partition.map(Into::into);
-                let part = match (topic, index) {
-                    (Some(t), Some(i)) => self.rm.get((t, i)).ok_or_else(|| {
-                        PartitionError::new(
-                            ErrorCode::NotLeaderOrFollower,
-                            "this broker does not host the partition",
-                        )
-                    }),
-                    _ => Err(PartitionError::new(
-                        ErrorCode::InvalidRequest,
-                        "topic_id and partition are required",
-                    )),
-                };
-                let budget = clamp_bytes(p.max_bytes, 1 << 20).min(max_bytes.saturating_sub(total));
-                let epoch: LeaderEpoch = p
-                    .current_leader_epoch
-                    .map(Into::into)
-                    .unwrap_or(LeaderEpoch::new(-1));
-                let read = part.and_then(|part| {
-                    part.read_for_follower(
-                        follower,
-                        epoch,
-                        p.fetch_offset.map(Into::into).unwrap_or_default(),
-                        p.last_fetched_epoch.map(Into::into),
-                        budget.max(1),
-                        now,
-                    )
-                });
-                out.push(match read {
-                    Err(e) => replica_error(p.topic_id.clone(), p.partition, &e),
-                    Ok(ReplicaRead::Diverging {
-                        epoch,
-                        end_offset,
-                        high_watermark,
-                    }) => ReplicaFetchPartitionData {
-                        topic_id: p.topic_id.clone(),
-                        partition: p.partition,
-                        error: None,
-                        high_watermark: Some(high_watermark.into()),
-                        log_start_offset: None,
-                        diverging_epoch: Some(DivergingEpoch {
-                            epoch: Some(epoch.into()),
-                            end_offset: Some(end_offset.into()),
-                        }),
-                        records: Default::default(),
-                    },
-                    Ok(ReplicaRead::Records {
-                        read,
-                        high_watermark,
-                    }) => {
-                        total += read.records.len();
-                        ReplicaFetchPartitionData {
-                            topic_id: p.topic_id.clone(),
-                            partition: p.partition,
-                            error: None,
-                            high_watermark: Some(high_watermark.into()),
-                            log_start_offset: Some(read.log_start_offset.into()),
-                            diverging_epoch: None,
-                            records: read.records,
-                        }
-                    }
-                });
-            }
+            let (rm, asked) = (self.rm.clone(), partitions.clone());
+            let (out, total) = tokio::task::spawn_blocking(move || {
+                replica_pass(&rm, follower, broker_epoch, &asked, max_bytes)
+            })
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?;
             let urgent = out
                 .iter()
                 .any(|p| p.error.is_some() || p.diverging_epoch.is_some());
@@ -457,4 +474,90 @@ impl ReplicationService for ReplicationGrpc {
             let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
         }
     }
+}
+
+/// One read of every partition of a follower's fetch (the leader side). Blocking.
+fn replica_pass(
+    rm: &ReplicaManager,
+    follower: BrokerId,
+    broker_epoch: i64,
+    partitions: &[rill_proto::replication::ReplicaFetchPartition],
+    max_bytes: usize,
+) -> (Vec<ReplicaFetchPartitionData>, usize) {
+    let now = rm.now_ms();
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(partitions.len());
+    for p in partitions {
+        let topic: Option<TopicId> = p.topic_id.clone().and_then(|t| t.try_into().ok());
+        let index: Option<PartitionIndex> = p.partition.map(Into::into);
+        let part = match (topic, index, p.fetch_offset, p.current_leader_epoch) {
+            (Some(t), Some(i), Some(_), Some(_)) => rm.get((t, i)).ok_or_else(|| {
+                PartitionError::new(
+                    ErrorCode::NotLeaderOrFollower,
+                    "this broker does not host the partition",
+                )
+            }),
+            _ => Err(PartitionError::new(
+                ErrorCode::InvalidRequest,
+                "topic_id, partition, fetch_offset and current_leader_epoch are required",
+            )),
+        };
+        let epoch: LeaderEpoch = p
+            .current_leader_epoch
+            .map(Into::into)
+            .unwrap_or(LeaderEpoch::new(-1));
+        // A full answer still records the follower's position (it moves the high
+        // watermark); it just carries no more bytes.
+        let room = budget(p.max_bytes, total, max_bytes);
+        let read = part.and_then(|part| {
+            part.read_for_follower(
+                follower,
+                broker_epoch,
+                epoch,
+                p.fetch_offset.map(Into::into).unwrap_or_default(),
+                p.last_fetched_epoch.map(Into::into),
+                room.unwrap_or(0),
+                now,
+            )
+        });
+        out.push(match read {
+            Err(e) => replica_error(p.topic_id.clone(), p.partition, &e),
+            Ok(ReplicaRead::Diverging {
+                epoch,
+                end_offset,
+                high_watermark,
+            }) => ReplicaFetchPartitionData {
+                topic_id: p.topic_id.clone(),
+                partition: p.partition,
+                error: None,
+                high_watermark: Some(high_watermark.into()),
+                log_start_offset: None,
+                diverging_epoch: Some(DivergingEpoch {
+                    epoch: Some(epoch.into()),
+                    end_offset: Some(end_offset.into()),
+                }),
+                records: Default::default(),
+            },
+            Ok(ReplicaRead::Records {
+                mut read,
+                high_watermark,
+            }) => {
+                let over = room.is_none_or(|r| total > 0 && read.records.len() > r);
+                if over {
+                    read.records = Default::default();
+                }
+                total += read.records.len();
+                ReplicaFetchPartitionData {
+                    topic_id: p.topic_id.clone(),
+                    partition: p.partition,
+                    error: None,
+                    high_watermark: Some(high_watermark.into()),
+                    log_start_offset: Some(read.log_start_offset.into()),
+                    diverging_epoch: None,
+                    records: read.records,
+                }
+            }
+        });
+    }
+    (out, total)
 }

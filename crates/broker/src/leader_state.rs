@@ -26,6 +26,8 @@ pub struct FollowerProgress {
     /// The leader's log end at the follower's previous fetch, and that fetch's time.
     last_fetch_leader_end: Offset,
     last_fetch_ms: i64,
+    /// The broker epoch (registration) of the incarnation that fetched; 0 before.
+    pub broker_epoch: i64,
 }
 
 /// A partition's leader-side state for one leader epoch.
@@ -74,6 +76,7 @@ impl LeaderState {
                         last_caught_up_ms: now_ms,
                         last_fetch_leader_end: Offset::new(0),
                         last_fetch_ms: now_ms,
+                        broker_epoch: 0,
                     },
                 )
             })
@@ -126,9 +129,12 @@ impl LeaderState {
 
     /// Records a follower's fetch at `fetch_offset` (its log end) while the leader's log
     /// ends at `leader_end`. Returns whether the high watermark advanced.
+    /// `broker_epoch` names the follower's incarnation: what an earlier one fetched says
+    /// nothing of a restarted follower's log, so a new incarnation starts over.
     pub fn on_follower_fetch(
         &mut self,
         follower: BrokerId,
+        broker_epoch: i64,
         fetch_offset: Offset,
         leader_end: Offset,
         now_ms: i64,
@@ -136,6 +142,11 @@ impl LeaderState {
         let Some(progress) = self.followers.get_mut(&follower) else {
             return false;
         };
+        if progress.broker_epoch != broker_epoch {
+            progress.broker_epoch = broker_epoch;
+            progress.log_end = None;
+            progress.last_fetch_leader_end = Offset::new(0);
+        }
         // Kafka's rule: caught up now if it has everything; caught up as of its previous
         // fetch if it has everything the leader had then.
         if fetch_offset >= leader_end {
@@ -151,13 +162,14 @@ impl LeaderState {
 
     /// The ISR to propose, if any: shrink away members not caught up for longer than
     /// `lag_max_ms`, else add one follower that reached the high watermark and this
-    /// epoch's start (`eligible` says which brokers may join: registered and unfenced).
+    /// epoch's start (`eligible(broker, broker epoch it fetched with)` says which may
+    /// join: the current, unfenced registration).
     /// Nothing while a proposal is pending.
     pub fn isr_proposal(
         &self,
         now_ms: i64,
         lag_max_ms: i64,
-        eligible: impl Fn(BrokerId) -> bool,
+        eligible: impl Fn(BrokerId, i64) -> bool,
     ) -> Option<Vec<BrokerId>> {
         if self.pending_isr.is_some() {
             return None;
@@ -184,7 +196,7 @@ impl LeaderState {
         }
         let joining = self.followers.iter().find(|(b, f)| {
             !self.isr.contains(b)
-                && eligible(**b)
+                && eligible(**b, f.broker_epoch)
                 && f.log_end
                     .is_some_and(|end| end >= self.high_watermark && end >= self.epoch_start_offset)
         })?;
@@ -238,11 +250,11 @@ mod tests {
             !s.update_high_watermark(o(12)),
             "members have not fetched yet"
         );
-        assert!(!s.on_follower_fetch(b(2), o(12), o(12), 1_001));
-        assert!(s.on_follower_fetch(b(3), o(8), o(12), 1_002));
+        assert!(!s.on_follower_fetch(b(2), 1, o(12), o(12), 1_001));
+        assert!(s.on_follower_fetch(b(3), 1, o(8), o(12), 1_002));
         assert_eq!(s.high_watermark(), o(8));
         // Never backwards, even if a follower reports less (it truncated).
-        s.on_follower_fetch(b(3), o(6), o(12), 1_003);
+        s.on_follower_fetch(b(3), 1, o(6), o(12), 1_003);
         assert_eq!(s.high_watermark(), o(8));
     }
 
@@ -265,14 +277,14 @@ mod tests {
     #[test]
     fn a_lagging_follower_is_shrunk_after_the_lag_time_and_not_before() {
         let mut s = state();
-        s.on_follower_fetch(b(2), o(10), o(10), 1_000);
-        s.on_follower_fetch(b(3), o(10), o(10), 1_000);
+        s.on_follower_fetch(b(2), 1, o(10), o(10), 1_000);
+        s.on_follower_fetch(b(3), 1, o(10), o(10), 1_000);
         // b3 stops fetching; b2 keeps up.
-        s.on_follower_fetch(b(2), o(20), o(20), 30_000);
-        assert_eq!(s.isr_proposal(30_000, 30_000, |_| true), None);
-        s.on_follower_fetch(b(2), o(20), o(20), 31_001);
+        s.on_follower_fetch(b(2), 1, o(20), o(20), 30_000);
+        assert_eq!(s.isr_proposal(30_000, 30_000, |_, _| true), None);
+        s.on_follower_fetch(b(2), 1, o(20), o(20), 31_001);
         assert_eq!(
-            s.isr_proposal(31_001, 30_000, |_| true),
+            s.isr_proposal(31_001, 30_000, |_, _| true),
             Some(vec![b(1), b(2)])
         );
     }
@@ -280,10 +292,10 @@ mod tests {
     #[test]
     fn a_shrink_does_not_lower_the_high_watermark_set_before_it_commits() {
         let mut s = state();
-        s.on_follower_fetch(b(2), o(10), o(10), 1_000);
-        s.on_follower_fetch(b(3), o(10), o(10), 1_000);
+        s.on_follower_fetch(b(2), 1, o(10), o(10), 1_000);
+        s.on_follower_fetch(b(3), 1, o(10), o(10), 1_000);
         s.pending_isr = Some(vec![b(1), b(2)]);
-        s.on_follower_fetch(b(2), o(15), o(15), 2_000);
+        s.on_follower_fetch(b(2), 1, o(15), o(15), 2_000);
         assert_eq!(s.high_watermark(), o(10), "b3 is still in the ISR");
         assert!(s.apply_isr(vec![b(1), b(2)], PartitionEpoch::new(6)));
         assert!(s.update_high_watermark(o(15)));
@@ -302,17 +314,44 @@ mod tests {
             o(10),
             0,
         );
-        s.on_follower_fetch(b(2), o(10), o(10), 1);
-        s.on_follower_fetch(b(3), o(9), o(10), 1);
-        assert_eq!(s.isr_proposal(1, 30_000, |_| true), None);
-        s.on_follower_fetch(b(3), o(10), o(10), 2);
-        assert_eq!(s.isr_proposal(2, 30_000, |_| false), None, "ineligible");
+        s.on_follower_fetch(b(2), 1, o(10), o(10), 1);
+        s.on_follower_fetch(b(3), 1, o(9), o(10), 1);
+        assert_eq!(s.isr_proposal(1, 30_000, |_, _| true), None);
+        s.on_follower_fetch(b(3), 1, o(10), o(10), 2);
+        assert_eq!(s.isr_proposal(2, 30_000, |_, _| false), None, "ineligible");
         assert_eq!(
-            s.isr_proposal(2, 30_000, |_| true),
+            s.isr_proposal(2, 30_000, |_, _| true),
             Some(vec![b(1), b(2), b(3)])
         );
         s.pending_isr = Some(vec![b(1), b(2), b(3)]);
-        assert_eq!(s.isr_proposal(2, 30_000, |_| true), None, "one at a time");
+        assert_eq!(
+            s.isr_proposal(2, 30_000, |_, _| true),
+            None,
+            "one at a time"
+        );
         assert!(!s.apply_isr(vec![b(1)], PartitionEpoch::new(5)), "stale");
+    }
+
+    #[test]
+    fn a_restarted_follower_starts_over() {
+        let mut s = LeaderState::new(
+            b(1),
+            LeaderEpoch::new(3),
+            PartitionEpoch::new(5),
+            &[b(1), b(2)],
+            vec![b(1)],
+            o(10),
+            o(10),
+            0,
+        );
+        s.on_follower_fetch(b(2), 1, o(10), o(10), 1);
+        // Broker 2 re-registered (epoch 7): what incarnation 1 had says nothing.
+        let current = |_: BrokerId, epoch: i64| epoch == 7;
+        assert_eq!(s.isr_proposal(2, 30_000, current), None);
+        s.on_follower_fetch(b(2), 7, o(4), o(10), 3);
+        assert_eq!(s.followers[&b(2)].log_end, Some(o(4)));
+        assert_eq!(s.isr_proposal(3, 30_000, current), None, "behind the HW");
+        s.on_follower_fetch(b(2), 7, o(10), o(10), 4);
+        assert_eq!(s.isr_proposal(4, 30_000, current), Some(vec![b(1), b(2)]));
     }
 }

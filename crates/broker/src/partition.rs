@@ -261,6 +261,9 @@ impl Partition {
     /// Makes this replica a follower of `leader` at `epoch` (ignored when not newer).
     /// Returns whether the role changed.
     pub fn become_follower(&self, leader: Option<BrokerId>, epoch: LeaderEpoch) -> bool {
+        // The log lock first: an append that passed its role check finishes before the
+        // role changes, and none starts after.
+        let _log = self.log.lock().expect("log lock poisoned");
         let mut s = self.state();
         if epoch < s.leader_epoch {
             return false;
@@ -445,9 +448,11 @@ impl Partition {
     }
 
     /// Serves one partition of a follower's fetch (the leader side of replication).
+    #[allow(clippy::too_many_arguments)] // the fields of one fetched partition, as on the wire
     pub fn read_for_follower(
         &self,
         follower: BrokerId,
+        broker_epoch: i64,
         current_epoch: LeaderEpoch,
         fetch_offset: Offset,
         last_fetched_epoch: Option<LeaderEpoch>,
@@ -496,7 +501,7 @@ impl Partition {
         let Role::Leader(l) = &mut s.role else {
             return Err(not_leader(&self.name()));
         };
-        let advanced = l.on_follower_fetch(follower, fetch_offset, end, now_ms);
+        let advanced = l.on_follower_fetch(follower, broker_epoch, fetch_offset, end, now_ms);
         let high_watermark = l.high_watermark();
         if advanced {
             self.publish(&s);
@@ -508,13 +513,13 @@ impl Partition {
     }
 
     /// Appends batches fetched from the leader while following it at `epoch`, and takes
-    /// the leader's high watermark. Blocking.
+    /// the leader's high watermark. Returns whether records were appended. Blocking.
     pub fn append_as_follower(
         &self,
         epoch: LeaderEpoch,
         records: &[u8],
         leader_high_watermark: Offset,
-    ) -> Result<(), PartitionError> {
+    ) -> Result<bool, PartitionError> {
         let mut guard = self.log()?;
         let log = guard.as_mut().ok_or_else(closed)?;
         {
@@ -539,15 +544,20 @@ impl Partition {
             s.follower_high_watermark = s.follower_high_watermark.max(hw);
             self.publish(&s);
         }
-        Ok(())
+        Ok(!records.is_empty())
     }
 
-    /// Truncates a follower's log to `offset`, where the leader said it diverged. Blocking.
+    /// Truncates a follower's log where the leader said it diverged: the leader's
+    /// `diverging_epoch` ends at `leader_end` in its log (KIP-279). The follower cuts at
+    /// the smaller of that and where the same epoch ends in its own log; when its own
+    /// log has only an older epoch there, it cuts at that epoch's end and asks again.
+    /// Returns whether anything was removed. Blocking.
     pub fn truncate_as_follower(
         &self,
         epoch: LeaderEpoch,
-        offset: Offset,
-    ) -> Result<Offset, PartitionError> {
+        diverging_epoch: LeaderEpoch,
+        leader_end: Offset,
+    ) -> Result<bool, PartitionError> {
         let mut guard = self.log()?;
         let log = guard.as_mut().ok_or_else(closed)?;
         {
@@ -557,15 +567,19 @@ impl Partition {
             }
         }
         let before = log.log_end_offset();
+        let offset = match log.end_offset_for_epoch(diverging_epoch) {
+            Some((_, own_end)) => leader_end.min(own_end),
+            None => leader_end.min(log.log_start_offset()),
+        };
         let end = log
-            .truncate_to(offset)
+            .truncate_to(offset.max(log.log_start_offset()))
             .map_err(|e| PartitionError::from_storage(&e))?;
         tracing::info!(partition = %self.name(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
         let mut s = self.state();
         s.log_end = end;
         s.latest_log_epoch = log.latest_epoch();
         s.follower_high_watermark = s.follower_high_watermark.min(end);
-        Ok(end)
+        Ok(end < before)
     }
 
     /// Applies a committed ISR from the controller's AlterPartition answer, if this
@@ -598,7 +612,7 @@ impl Partition {
         &self,
         now_ms: i64,
         lag_max_ms: i64,
-        eligible: impl Fn(BrokerId) -> bool,
+        eligible: impl Fn(BrokerId, i64) -> bool,
     ) -> Option<(LeaderEpoch, PartitionEpoch, Vec<BrokerId>)> {
         let mut s = self.state();
         let epoch = s.leader_epoch;
@@ -790,22 +804,22 @@ mod tests {
         assert_eq!(p.hw_view().high_watermark, Offset::new(0));
         let e3 = LeaderEpoch::new(3);
         // Follower 3 is not in the ISR: its fetch does not move the high watermark.
-        p.read_for_follower(b(3), e3, Offset::new(0), None, 1 << 20, 1)
+        p.read_for_follower(b(3), 1, e3, Offset::new(0), None, 1 << 20, 1)
             .unwrap();
         assert_eq!(p.hw_view().high_watermark, Offset::new(0));
-        p.read_for_follower(b(2), e3, Offset::new(2), Some(e3), 1 << 20, 1)
+        p.read_for_follower(b(2), 1, e3, Offset::new(2), Some(e3), 1 << 20, 1)
             .unwrap();
         assert_eq!(p.hw_view().high_watermark, Offset::new(2));
-        p.read_for_follower(b(2), e3, Offset::new(4), Some(e3), 1 << 20, 2)
+        p.read_for_follower(b(2), 1, e3, Offset::new(4), Some(e3), 1 << 20, 2)
             .unwrap();
         assert_eq!(p.hw_view().high_watermark, Offset::new(4));
         // A stale or future epoch is refused.
         let e = p
-            .read_for_follower(b(2), LeaderEpoch::new(2), Offset::new(4), None, 1, 3)
+            .read_for_follower(b(2), 1, LeaderEpoch::new(2), Offset::new(4), None, 1, 3)
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::FencedLeaderEpoch);
         let e = p
-            .read_for_follower(b(2), LeaderEpoch::new(4), Offset::new(4), None, 1, 3)
+            .read_for_follower(b(2), 1, LeaderEpoch::new(4), Offset::new(4), None, 1, 3)
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::UnknownLeaderEpoch);
     }
@@ -825,6 +839,7 @@ mod tests {
         match p
             .read_for_follower(
                 b(2),
+                1,
                 LeaderEpoch::new(5),
                 Offset::new(6),
                 Some(LeaderEpoch::new(1)),
@@ -845,6 +860,7 @@ mod tests {
         match p
             .read_for_follower(
                 b(2),
+                1,
                 LeaderEpoch::new(5),
                 Offset::new(9),
                 Some(LeaderEpoch::new(5)),
@@ -860,6 +876,7 @@ mod tests {
         assert!(matches!(
             p.read_for_follower(
                 b(2),
+                1,
                 LeaderEpoch::new(5),
                 Offset::new(3),
                 Some(LeaderEpoch::new(5)),
@@ -869,5 +886,45 @@ mod tests {
             .unwrap(),
             ReplicaRead::Records { .. }
         ));
+    }
+
+    #[test]
+    fn a_follower_truncates_to_the_smaller_end_of_the_diverging_epoch() {
+        // The leader's log: epoch 5 at 0..10, epoch 7 at 10..15.
+        let ld = tempfile::tempdir().unwrap();
+        let leader = partition(ld.path(), LogConfig::default(), Arc::default());
+        lead(&leader, 5, &[1]);
+        leader
+            .append_as_leader(&mut batch_of_size(10, 10, 0), false)
+            .unwrap();
+        lead(&leader, 7, &[1]);
+        leader
+            .append_as_leader(&mut batch_of_size(5, 10, 0), false)
+            .unwrap();
+        let bytes = leader
+            .with_log(|l| {
+                Ok(l.read(Offset::new(0), 1 << 20, Offset::new(i64::MAX))?
+                    .records)
+            })
+            .unwrap();
+        // A follower with that log learns that the new leader's epoch 5 ends at 12: it
+        // keeps only its own epoch 5 (to 10), never the epoch-7 batches at 10..12.
+        let fd = tempfile::tempdir().unwrap();
+        let f = partition(fd.path(), LogConfig::default(), Arc::default());
+        let e8 = LeaderEpoch::new(8);
+        assert!(f.become_follower(Some(b(2)), e8));
+        f.append_as_follower(e8, &bytes, Offset::new(0)).unwrap();
+        assert_eq!(f.snapshot().2, Offset::new(15));
+        assert!(
+            f.truncate_as_follower(e8, LeaderEpoch::new(5), Offset::new(12))
+                .unwrap()
+        );
+        assert_eq!(f.snapshot().2, Offset::new(10));
+        assert_eq!(f.snapshot().3, Some(LeaderEpoch::new(5)));
+        // Asked again, nothing more goes (and it is not reported as progress).
+        assert!(
+            !f.truncate_as_follower(e8, LeaderEpoch::new(5), Offset::new(12))
+                .unwrap()
+        );
     }
 }

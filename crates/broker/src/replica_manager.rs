@@ -143,7 +143,28 @@ impl ReplicaManager {
     pub fn reconcile(&self, image: &MetadataImage, ctx: &FetchContext) {
         let me = self.config.broker_id;
         let now = self.now_ms();
-        let mut wanted = BTreeSet::new();
+        let assigned: BTreeSet<PartitionKey> = image
+            .topics()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .filter(|(_, p)| p.replicas.contains(&me))
+                    .map(|(i, _)| (t.id, *i))
+            })
+            .collect();
+        // Removals first: a topic deleted and re-created under the same name in one
+        // image frees its directory before the new topic's log is opened there.
+        let gone: Vec<(PartitionKey, Arc<Partition>)> = self
+            .partitions
+            .read()
+            .expect("partitions lock poisoned")
+            .iter()
+            .filter(|(k, _)| !assigned.contains(k))
+            .map(|(k, p)| (*k, p.clone()))
+            .collect();
+        for (key, partition) in gone {
+            self.remove(key, &partition);
+        }
         for topic in image.topics() {
             let min_isr = min_isr(image, &topic.name);
             for (index, state) in &topic.partitions {
@@ -151,7 +172,6 @@ impl ReplicaManager {
                     continue;
                 }
                 let key = (topic.id, *index);
-                wanted.insert(key);
                 let partition = match self.get(key) {
                     Some(p) => p,
                     None => match self.open(image, &topic.name, topic.id, *index, min_isr) {
@@ -197,33 +217,31 @@ impl ReplicaManager {
                 }
             }
         }
-        let gone: Vec<(PartitionKey, Arc<Partition>)> = self
-            .partitions
-            .read()
-            .expect("partitions lock poisoned")
-            .iter()
-            .filter(|(k, _)| !wanted.contains(k))
-            .map(|(k, p)| (*k, p.clone()))
-            .collect();
-        for (key, partition) in gone {
-            self.fetchers().remove(key);
-            self.partitions
-                .write()
-                .expect("partitions lock poisoned")
-                .remove(&key);
-            if let Err(e) = partition.close() {
-                tracing::warn!(partition = %partition.name(), error = %e, "closing a removed replica");
-            }
-            let dir = self.log_dir(&partition.topic, partition.index);
-            tracing::info!(partition = %partition.name(), "deleting a replica no longer assigned here");
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "deleting a removed replica's log");
-            }
-        }
         let mut checked = self.stray_checked.lock().expect("stray lock poisoned");
         if !*checked {
             *checked = true;
-            self.delete_strays(image);
+            self.delete_strays(image, &assigned);
+        }
+    }
+
+    /// Stops hosting a replica the image no longer assigns here and deletes its log,
+    /// if the directory still holds that topic's log.
+    fn remove(&self, key: PartitionKey, partition: &Arc<Partition>) {
+        self.fetchers().remove(key);
+        self.partitions
+            .write()
+            .expect("partitions lock poisoned")
+            .remove(&key);
+        if let Err(e) = partition.close() {
+            tracing::warn!(partition = %partition.name(), error = %e, "closing a removed replica");
+        }
+        let dir = self.log_dir(&partition.topic, partition.index);
+        if !marker_names(&dir, partition.topic_id) {
+            return;
+        }
+        tracing::info!(partition = %partition.name(), "deleting a replica no longer assigned here");
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "deleting a removed replica's log");
         }
     }
 
@@ -246,7 +264,7 @@ impl ReplicaManager {
     ) -> Result<Arc<Partition>, PartitionError> {
         let dir = self.log_dir(topic, index);
         let marker = dir.join(PARTITION_METADATA_FILE);
-        let expected = format!("version: 0\ntopic_id: {topic_id}\n");
+        let expected = marker_text(topic_id);
         match std::fs::read_to_string(&marker) {
             Ok(text) if text == expected => {}
             Ok(_) => {
@@ -276,19 +294,19 @@ impl ReplicaManager {
         Ok(partition)
     }
 
-    /// Deletes log directories of partitions the image does not assign here.
-    fn delete_strays(&self, image: &MetadataImage) {
+    /// Deletes log directories of partitions the image does not assign here. A directory
+    /// the image assigns is kept even when its log failed to open.
+    fn delete_strays(&self, image: &MetadataImage, assigned: &BTreeSet<PartitionKey>) {
         let Ok(entries) = std::fs::read_dir(&self.config.data_dir) else {
             return;
         };
-        let hosted: BTreeSet<PathBuf> = self
-            .all()
+        let keep: BTreeSet<PathBuf> = assigned
             .iter()
-            .map(|p| self.log_dir(&p.topic, p.index))
+            .filter_map(|(t, i)| image.topic(*t).map(|topic| self.log_dir(&topic.name, *i)))
             .collect();
         for entry in entries.flatten() {
             let path = entry.path();
-            if !path.join(PARTITION_METADATA_FILE).exists() || hosted.contains(&path) {
+            if !path.join(PARTITION_METADATA_FILE).exists() || keep.contains(&path) {
                 continue;
             }
             tracing::info!(dir = %path.display(), offset = %image.offset(), "deleting a stray log directory");
@@ -311,7 +329,11 @@ impl ReplicaManager {
                 _ = stop.changed() => return,
             }
             let image = self.metadata.borrow().image.clone();
-            let eligible = |b: BrokerId| image.broker(b).is_some_and(|r| r.is_active());
+            let eligible = |b: BrokerId, epoch: i64| {
+                image
+                    .broker(b)
+                    .is_some_and(|r| r.is_active() && r.epoch == epoch)
+            };
             let now = self.now_ms();
             for partition in self.all() {
                 let Some((epoch, partition_epoch, isr)) =
@@ -331,29 +353,50 @@ impl ReplicaManager {
                 };
                 let mut controllers = controllers.clone();
                 tokio::spawn(async move {
-                    let answer = controllers
-                        .call(|mut c| {
-                            let request = request.clone();
-                            async move { c.alter_partition(request).await }
-                        })
-                        .await;
-                    match answer {
-                        Ok(r) if r.error.is_none() => {
-                            let isr: Vec<BrokerId> =
-                                r.isr.into_iter().map(BrokerId::from).collect();
-                            let pe: PartitionEpoch =
-                                r.partition_epoch.map(Into::into).unwrap_or_default();
-                            partition.apply_isr(epoch, isr, pe);
-                        }
-                        Ok(r) => {
-                            let e = r.error.unwrap_or_default();
-                            tracing::info!(partition = %partition.name(), leader_epoch = %epoch, error = %e.name, message = %e.message, "ISR change refused");
-                            tokio::time::sleep(ISR_CHECK_INTERVAL).await;
-                            partition.clear_pending_isr(epoch);
-                        }
-                        Err(e) => {
-                            tracing::warn!(partition = %partition.name(), leader_epoch = %epoch, error = %e, "ISR change failed");
-                            partition.clear_pending_isr(epoch);
+                    let mut backoff = ISR_CHECK_INTERVAL;
+                    loop {
+                        let answer = controllers
+                            .call(|mut c| {
+                                let request = request.clone();
+                                async move { c.alter_partition(request).await }
+                            })
+                            .await;
+                        match answer {
+                            Ok(r) if r.error.is_none() => {
+                                let isr: Vec<BrokerId> =
+                                    r.isr.into_iter().map(BrokerId::from).collect();
+                                let pe: PartitionEpoch =
+                                    r.partition_epoch.map(Into::into).unwrap_or_default();
+                                partition.apply_isr(epoch, isr, pe);
+                                return;
+                            }
+                            Ok(r) => {
+                                let e = r.error.unwrap_or_default();
+                                tracing::info!(partition = %partition.name(), leader_epoch = %epoch, error = %e.name, message = %e.message, "ISR change refused");
+                                // Only a refusal proving nothing changed frees the proposal
+                                // (Kafka's rule). Otherwise the change may have committed
+                                // (a retry after a lost answer sees INVALID_UPDATE_VERSION)
+                                // and the high watermark must keep waiting for the member
+                                // until the metadata brings a newer partition or leader epoch.
+                                if e.code == ErrorCode::IneligibleReplica.code()
+                                    || e.code == ErrorCode::InvalidRequest.code()
+                                {
+                                    tokio::time::sleep(ISR_CHECK_INTERVAL).await;
+                                    partition.clear_pending_isr(epoch);
+                                }
+                                return;
+                            }
+                            Err(e) => {
+                                // Outcome unknown: ask again, as long as this replica still
+                                // leads in the same epoch.
+                                let view = partition.hw_view();
+                                if !view.leading || view.leader_epoch != epoch {
+                                    return;
+                                }
+                                tracing::warn!(partition = %partition.name(), leader_epoch = %epoch, error = %e, "ISR change unanswered; retrying");
+                                tokio::time::sleep(backoff).await;
+                                backoff = (backoff * 2).min(Duration::from_secs(2));
+                            }
                         }
                     }
                 });
@@ -374,6 +417,16 @@ impl ReplicaManager {
             }
         }
     }
+}
+
+fn marker_text(topic_id: TopicId) -> String {
+    format!("version: 0\ntopic_id: {topic_id}\n")
+}
+
+/// Whether `dir`'s `partition.metadata` names `topic_id`.
+fn marker_names(dir: &Path, topic_id: TopicId) -> bool {
+    std::fs::read_to_string(dir.join(PARTITION_METADATA_FILE))
+        .is_ok_and(|text| text == marker_text(topic_id))
 }
 
 fn io_error(e: std::io::Error) -> PartitionError {
@@ -544,6 +597,43 @@ mod tests {
         rm.reconcile(&removed, &ctx);
         assert!(rm.get((topic, p0)).is_none());
         assert!(!dir.path().join("t-0").exists());
+
+        // Deleted and re-created under the same name in one image: the new topic gets
+        // a fresh log in the same directory, and it stays.
+        let (rm, ctx) = manager(dir.path());
+        rm.reconcile(&moved, &ctx);
+        let again = TopicId::from_bytes([10; 16]);
+        let recreated = replay(
+            &moved,
+            13,
+            vec![
+                Record::RemoveTopic(RemoveTopicRecord {
+                    topic_id: Some(topic.into()),
+                }),
+                Record::Topic(TopicRecord {
+                    name: "t".into(),
+                    topic_id: Some(again.into()),
+                }),
+                Record::Partition(PartitionRecord {
+                    topic_id: Some(again.into()),
+                    partition: Some(p0.into()),
+                    replicas: vec![BrokerId::new(1).into()],
+                    isr: vec![BrokerId::new(1).into()],
+                    leader: Some(BrokerId::new(1).into()),
+                    leader_epoch: Some(LeaderEpoch::new(0).into()),
+                    partition_epoch: Some(PartitionEpoch::new(0).into()),
+                }),
+            ],
+        );
+        rm.reconcile(&recreated, &ctx);
+        assert!(rm.get((topic, p0)).is_none());
+        assert!(
+            rm.get((again, p0))
+                .expect("the new topic")
+                .hw_view()
+                .leading
+        );
+        assert!(marker_names(&dir.path().join("t-0"), again));
         rm.stop_fetchers();
     }
 }
