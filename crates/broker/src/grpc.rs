@@ -2,9 +2,10 @@
 //! clients) and [`ReplicationGrpc`] (the leader side of follower fetches). They translate
 //! messages and wait; the decisions are in [`crate::partition`].
 //!
-//! Long polls (consumer and follower fetches) wait on the broker's change counter, a
-//! watch bumped on every append and high-watermark move: a notification, not a polling
-//! loop. Interest is registered before the partitions are read, so no wake-up is lost.
+//! Long polls wait on the broker's change counters ([`crate::partition::Wakeups`]):
+//! consumer fetches on high-watermark moves, follower fetches on appends — a
+//! notification, not a polling loop. Interest is registered before the partitions are
+//! read, so no wake-up is lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,7 +256,7 @@ impl DataService for DataGrpc {
         let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
         let max_bytes = clamp_bytes(request.max_bytes, 50 << 20);
         let partitions = Arc::new(request.partitions);
-        let mut changes = self.rm.changes.subscribe();
+        let mut changes = self.rm.wakeups.visible.subscribe();
         loop {
             changes.borrow_and_update();
             let (rm, asked) = (self.rm.clone(), partitions.clone());
@@ -456,7 +457,7 @@ impl ReplicationService for ReplicationGrpc {
         let max_bytes = clamp_bytes(request.max_bytes, 10 << 20);
         let broker_epoch = request.broker_epoch;
         let partitions = Arc::new(request.partitions);
-        let mut changes = self.rm.changes.subscribe();
+        let mut changes = self.rm.wakeups.appended.subscribe();
         loop {
             changes.borrow_and_update();
             let (rm, asked) = (self.rm.clone(), partitions.clone());

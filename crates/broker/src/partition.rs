@@ -103,8 +103,32 @@ pub struct Partition {
     reader: LogReader,
     state: Mutex<ReplicaState>,
     hw: watch::Sender<HwView>,
-    /// Bumped on every append and high-watermark move, for long-polling fetches.
-    changes: Arc<watch::Sender<u64>>,
+    wakeups: Arc<Wakeups>,
+}
+
+/// The broker's long-poll notifications: change counters that waiting fetches watch.
+/// Consumers wait for data to become visible (a high-watermark move); followers wait for
+/// appends. Both are bumped when a replica's role or epoch changes, so a parked fetch
+/// answers its refusal at once.
+#[derive(Debug)]
+pub struct Wakeups {
+    /// Bumped when a high watermark moves (consumer fetches).
+    pub visible: watch::Sender<u64>,
+    /// Bumped on every leader append (follower fetches).
+    pub appended: watch::Sender<u64>,
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Self {
+            visible: watch::channel(0).0,
+            appended: watch::channel(0).0,
+        }
+    }
+}
+
+fn bump(tx: &watch::Sender<u64>) {
+    tx.send_modify(|v| *v = v.wrapping_add(1));
 }
 
 impl Partition {
@@ -115,7 +139,7 @@ impl Partition {
         index: PartitionIndex,
         log: Log,
         min_isr: usize,
-        changes: Arc<watch::Sender<u64>>,
+        wakeups: Arc<Wakeups>,
     ) -> Self {
         let mut log = log;
         log.defer_policy_flush(true);
@@ -142,7 +166,7 @@ impl Partition {
             reader,
             state: Mutex::new(state),
             hw,
-            changes,
+            wakeups,
         }
     }
 
@@ -200,12 +224,19 @@ impl Partition {
                 isr_size: 0,
             },
         };
-        self.hw.send_if_modified(|old| {
+        let mut role_changed = false;
+        let changed = self.hw.send_if_modified(|old| {
+            role_changed = old.leader_epoch != view.leader_epoch || old.leading != view.leading;
             let changed = *old != view;
             *old = view;
             changed
         });
-        self.changes.send_modify(|v| *v = v.wrapping_add(1));
+        if changed {
+            bump(&self.wakeups.visible);
+        }
+        if role_changed {
+            bump(&self.wakeups.appended);
+        }
     }
 
     /// Makes this replica the leader at `epoch` (ignored when not newer, except that the
@@ -324,6 +355,7 @@ impl Partition {
             }
             self.publish(&s);
         }
+        bump(&self.wakeups.appended);
         // Group commit: the fsync `flush.messages` asks for happens after the log is
         // released, so writers that appended meanwhile share it (flush_up_to returns at
         // once when another writer's fsync already covered these records).
@@ -701,14 +733,13 @@ mod tests {
 
     fn partition(dir: &std::path::Path, config: LogConfig, disk: Arc<FaultyDisk>) -> Partition {
         let log = Log::open(dir, config, Arc::new(ManualClock::new(0)), disk).unwrap();
-        let (changes, _) = watch::channel(0);
         Partition::new(
             "t".into(),
             TopicId::from_bytes([1; 16]),
             PartitionIndex::new(0),
             log,
             2,
-            Arc::new(changes),
+            Arc::default(),
         )
     }
 

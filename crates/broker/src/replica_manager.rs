@@ -28,7 +28,7 @@ use crate::error::PartitionError;
 use crate::fetcher::{FetchContext, FetcherManager};
 use crate::lifecycle::LeaseStatus;
 use crate::metadata_follower::MetadataView;
-use crate::partition::{Partition, Role};
+use crate::partition::{Partition, Role, Wakeups};
 
 /// A partition's key.
 pub type PartitionKey = (TopicId, PartitionIndex);
@@ -50,8 +50,8 @@ pub struct ReplicaManager {
     pub config: BrokerConfig,
     clock: Arc<dyn Clock>,
     partitions: RwLock<HashMap<PartitionKey, Arc<Partition>>>,
-    /// Bumped on every append and high-watermark move (long-poll wake-ups).
-    pub changes: Arc<watch::Sender<u64>>,
+    /// What parked fetches wait for.
+    pub wakeups: Arc<Wakeups>,
     /// The metadata view.
     pub metadata: watch::Receiver<MetadataView>,
     /// The lease.
@@ -68,12 +68,11 @@ impl ReplicaManager {
         metadata: watch::Receiver<MetadataView>,
         lease: watch::Receiver<LeaseStatus>,
     ) -> Arc<Self> {
-        let (changes, _) = watch::channel(0);
         Arc::new_cyclic(|_| Self {
             config,
             clock,
             partitions: RwLock::new(HashMap::new()),
-            changes: Arc::new(changes),
+            wakeups: Arc::default(),
             metadata,
             lease,
             fetchers: Mutex::new(FetcherManager::default()),
@@ -285,7 +284,7 @@ impl ReplicaManager {
             index,
             log,
             min_isr,
-            self.changes.clone(),
+            self.wakeups.clone(),
         ));
         self.partitions
             .write()
