@@ -40,9 +40,9 @@ pub enum Command {
     /// Partition operations (e.g. leader election).
     Partition(NotBuilt),
     /// Produce records from stdin or a file.
-    Produce(NotBuilt),
+    Produce(crate::data_cmd::ProduceArgs),
     /// Consume records.
-    Consume(NotBuilt),
+    Consume(crate::data_cmd::ConsumeArgs),
     /// Consumer group operations.
     Group(NotBuilt),
     /// Get and set configuration.
@@ -66,10 +66,10 @@ impl Command {
             Command::Cluster(args) => return args.run(),
             Command::Broker(args) => return args.run(),
             Command::Dev(args) => return args.run(),
+            Command::Produce(args) => return args.run(),
+            Command::Consume(args) => return args.run(),
             Command::Server(_) => "server",
             Command::Partition(_) => "partition",
-            Command::Produce(_) => "produce",
-            Command::Consume(_) => "consume",
             Command::Group(_) => "group",
             Command::Config(_) => "config",
         };

@@ -220,8 +220,12 @@ impl DevArgs {
                 .join(",")
         );
         println!(
-            "  e.g. RILL_CONTROLLERS={} rill cluster describe",
+            "  e.g. rill cluster describe --controllers {}",
             controller_addrs[0]
+        );
+        println!(
+            "       echo hello | rill produce events --bootstrap 127.0.0.1:{}",
+            bports[0]
         );
         println!("  Ctrl-C stops every process");
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -5,6 +5,7 @@ mod admin_cmd;
 mod broker_cmd;
 mod cli;
 mod controller_cmd;
+mod data_cmd;
 mod dev_cmd;
 mod logging;
 
