@@ -18,6 +18,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rill_storage::leader_epoch_cache::LeaderEpochCache;
 use rill_storage::{AppendInfo, Log, LogReader, ReadResult};
 use rill_types::{
     BrokerId, ErrorCode, LeaderEpoch, Offset, PartitionEpoch, PartitionIndex, TopicId,
@@ -54,6 +55,9 @@ pub struct ReplicaState {
     pub latest_log_epoch: Option<LeaderEpoch>,
     /// A follower's high watermark (the leader's, capped by its own log end).
     pub follower_high_watermark: Offset,
+    /// A copy of the log's leader-epoch cache, refreshed whenever the log's epochs
+    /// change, so a follower's divergence check never waits for the log lock.
+    pub epochs: LeaderEpochCache,
 }
 
 /// What waiters watch: the epoch, whether this broker leads in it, and the high watermark.
@@ -151,6 +155,7 @@ impl Partition {
             log_end: log.log_end_offset(),
             latest_log_epoch: log.latest_epoch(),
             follower_high_watermark: Offset::new(0),
+            epochs: log.epoch_cache().clone(),
         };
         let (hw, _) = watch::channel(HwView {
             leader_epoch: LeaderEpoch::new(-1),
@@ -348,6 +353,9 @@ impl Partition {
         {
             let mut s = self.state();
             s.log_end = info.last_offset.next();
+            if s.latest_log_epoch != Some(epoch) {
+                s.epochs = log.epoch_cache().clone();
+            }
             s.latest_log_epoch = Some(epoch);
             let end = s.log_end;
             if let Role::Leader(l) = &mut s.role {
@@ -491,23 +499,23 @@ impl Partition {
         max_bytes: usize,
         now_ms: i64,
     ) -> Result<ReplicaRead, PartitionError> {
-        let (end, latest, hw) = {
+        let (end, latest, hw, looked_up) = {
             let s = self.state();
             let Role::Leader(l) = &s.role else {
                 return Err(not_leader(&self.name()));
             };
             check_epoch(&self.name(), current_epoch, s.leader_epoch)?;
-            (s.log_end, s.latest_log_epoch, l.high_watermark())
+            // The common case needs no epoch lookup: the follower is in the latest epoch.
+            // Otherwise the state's copy of the epoch cache answers, without the log lock.
+            let looked_up = last_fetched_epoch
+                .filter(|last| Some(*last) != s.latest_log_epoch)
+                .map(|last| s.epochs.end_offset_for(last, s.log_end));
+            (s.log_end, s.latest_log_epoch, l.high_watermark(), looked_up)
         };
         if let Some(last) = last_fetched_epoch {
-            // The common case needs no epoch lookup: the follower is in the latest epoch.
-            let (epoch, epoch_end) = if Some(last) == latest {
-                (last, end)
-            } else {
-                let guard = self.log()?;
-                let log = guard.as_ref().ok_or_else(closed)?;
-                log.end_offset_for_epoch(last)
-                    .unwrap_or((LeaderEpoch::new(-1), log.log_start_offset()))
+            let (epoch, epoch_end) = match looked_up {
+                None => (last, end),
+                Some(found) => found.unwrap_or((LeaderEpoch::new(-1), self.reader_log_start(end))),
             };
             if epoch < last || epoch_end < fetch_offset {
                 return Ok(ReplicaRead::Diverging {
@@ -544,6 +552,13 @@ impl Partition {
         })
     }
 
+    /// The log start offset, from an empty read at the log end (no log lock).
+    fn reader_log_start(&self, log_end: Offset) -> Offset {
+        self.reader
+            .read(log_end, 0, log_end)
+            .map_or(Offset::new(0), |r| r.log_start_offset)
+    }
+
     /// Appends batches fetched from the leader while following it at `epoch`, and takes
     /// the leader's high watermark. Returns whether records were appended. Blocking.
     pub fn append_as_follower(
@@ -570,6 +585,9 @@ impl Partition {
         }
         let mut s = self.state();
         s.log_end = log.log_end_offset();
+        if s.latest_log_epoch != log.latest_epoch() {
+            s.epochs = log.epoch_cache().clone();
+        }
         s.latest_log_epoch = log.latest_epoch();
         let hw = leader_high_watermark.min(s.log_end);
         if hw > s.follower_high_watermark || !records.is_empty() {
@@ -610,6 +628,7 @@ impl Partition {
         let mut s = self.state();
         s.log_end = end;
         s.latest_log_epoch = log.latest_epoch();
+        s.epochs = log.epoch_cache().clone();
         s.follower_high_watermark = s.follower_high_watermark.min(end);
         Ok(end < before)
     }

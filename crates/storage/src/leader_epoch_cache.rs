@@ -27,8 +27,9 @@ pub struct EpochEntry {
     pub start_offset: Offset,
 }
 
-/// The in-memory cache plus its checkpoint file.
-#[derive(Debug)]
+/// The in-memory cache plus its checkpoint file. A clone is a snapshot for readers
+/// (it is only persisted through the log that owns the original).
+#[derive(Debug, Clone)]
 pub struct LeaderEpochCache {
     path: PathBuf,
     entries: Vec<EpochEntry>,

@@ -174,6 +174,11 @@ impl Log {
         self.epochs.end_offset_for(epoch, self.log_end_offset())
     }
 
+    /// The leader-epoch cache (clone it for readers that must not wait for the writer).
+    pub fn epoch_cache(&self) -> &LeaderEpochCache {
+        &self.epochs
+    }
+
     /// A handle for readers on other threads.
     pub fn reader(&self) -> LogReader {
         LogReader::new(Arc::clone(&self.shared))
