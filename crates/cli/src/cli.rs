@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn unbuilt_subcommands_fail_and_say_so() {
-        let cli = Cli::try_parse_from(["rill", "produce", "--topic", "t"]).unwrap();
+        let cli = Cli::try_parse_from(["rill", "group", "list"]).unwrap();
         let err = cli.command.run().unwrap_err().to_string();
-        assert!(err.contains("`rill produce` is not built yet"), "{err}");
+        assert!(err.contains("`rill group` is not built yet"), "{err}");
     }
 }
