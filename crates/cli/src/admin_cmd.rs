@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use rill_client::ControllerClient;
 use rill_proto::controller::*;
+use rill_proto::metadata::ConfigResourceType;
 
 /// Where the controllers are.
 #[derive(Debug, Args)]
@@ -28,7 +29,8 @@ pub struct Target {
 }
 
 impl Target {
-    fn client(&self) -> anyhow::Result<ControllerClient> {
+    /// A client of the quorum.
+    pub fn client(&self) -> anyhow::Result<ControllerClient> {
         Ok(ControllerClient::new(
             &self.controllers,
             Duration::from_secs(self.timeout_secs),
@@ -69,6 +71,26 @@ enum TopicCommand {
     },
     /// List topic names.
     List,
+    /// Raise a topic's partition count to a new total.
+    AddPartitions {
+        /// The topic's name.
+        name: String,
+        /// The new total number of partitions.
+        #[arg(long)]
+        total: i32,
+    },
+    /// Change a topic's configs: set keys (key=value) and delete keys (back to the
+    /// default); all or nothing.
+    AlterConfig {
+        /// The topic's name.
+        name: String,
+        /// key=value to set (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// A key to reset to its default (repeatable).
+        #[arg(long = "delete", value_name = "KEY")]
+        delete: Vec<String>,
+    },
     /// Describe topics (all when none named).
     Describe {
         /// The names.
@@ -91,13 +113,13 @@ enum ClusterCommand {
     Describe,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
-fn refused(e: &rill_proto::common::Error) -> String {
+pub fn refused(e: &rill_proto::common::Error) -> String {
     format!("{} ({}): {}", e.name, e.code, e.message)
 }
 
@@ -159,6 +181,32 @@ impl TopicArgs {
                         println!("{}", t.name);
                     }
                     Ok(())
+                }
+                TopicCommand::AddPartitions { name, total } => {
+                    let request = CreatePartitionsRequest {
+                        topics: vec![CreatePartitionsTopic {
+                            name,
+                            total_count: total,
+                        }],
+                        validate_only: false,
+                    };
+                    let r = client
+                        .call(|mut c| {
+                            let req = request.clone();
+                            async move { c.create_partitions(req).await }
+                        })
+                        .await?;
+                    report(&r.topics, "added partitions to")
+                }
+                TopicCommand::AlterConfig { name, set, delete } => {
+                    crate::config_cmd::alter(
+                        &mut client,
+                        ConfigResourceType::Topic,
+                        name,
+                        &set,
+                        &delete,
+                    )
+                    .await
                 }
                 TopicCommand::Describe { names } => {
                     let request = DescribeTopicsRequest { names };

@@ -38,7 +38,7 @@ pub enum Command {
     /// Describe the cluster: brokers and the controller quorum.
     Cluster(crate::admin_cmd::ClusterArgs),
     /// Partition operations (e.g. leader election).
-    Partition(NotBuilt),
+    Partition(crate::config_cmd::PartitionArgs),
     /// Produce records from stdin or a file.
     Produce(crate::data_cmd::ProduceArgs),
     /// Consume records.
@@ -46,7 +46,7 @@ pub enum Command {
     /// Consumer group operations.
     Group(NotBuilt),
     /// Get and set configuration.
-    Config(NotBuilt),
+    Config(crate::config_cmd::ConfigArgs),
 }
 
 /// The arguments of a subcommand that is not built yet: anything, so that the user
@@ -68,10 +68,10 @@ impl Command {
             Command::Dev(args) => return args.run(),
             Command::Produce(args) => return args.run(),
             Command::Consume(args) => return args.run(),
+            Command::Partition(args) => return args.run(),
+            Command::Config(args) => return args.run(),
             Command::Server(_) => "server",
-            Command::Partition(_) => "partition",
             Command::Group(_) => "group",
-            Command::Config(_) => "config",
         };
         bail!("`rill {name}` is not built yet; the README's status table lists what works today")
     }

@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod broker_cmd;
 mod cli;
+mod config_cmd;
 mod controller_cmd;
 mod data_cmd;
 mod dev_cmd;

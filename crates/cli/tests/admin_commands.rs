@@ -1,4 +1,5 @@
-//! `rill topic` and `rill cluster` against three controller processes: what a user types,
+//! `rill topic`, `rill config`, `rill partition` and `rill cluster` against three
+//! controller processes: what a user types,
 //! what they see, and the exit codes.
 
 mod support;
@@ -88,6 +89,59 @@ async fn topics_are_created_described_and_deleted_from_the_command_line() {
 
     let out = rill(&q, &["topic", "list"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "orders");
+
+    // Partitions are added, configs changed and read back, leaders elected.
+    let out = rill(&q, &["topic", "add-partitions", "orders", "--total", "5"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rill(&q, &["topic", "describe", "orders"]);
+    assert_eq!(
+        text(&out).matches("  partition ").count(),
+        5,
+        "{}",
+        text(&out)
+    );
+    let out = rill(&q, &["topic", "add-partitions", "orders", "--total", "2"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("INVALID_PARTITIONS (37)"),
+        "{}",
+        text(&out)
+    );
+
+    let out = rill(
+        &q,
+        &[
+            "topic",
+            "alter-config",
+            "orders",
+            "--set",
+            "retention.ms=1000",
+            "--delete",
+            "cleanup.policy",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rill(&q, &["config", "get", "--topic", "orders", "--only-set"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "retention.ms=1000 (set)"
+    );
+    let out = rill(
+        &q,
+        &["config", "set", "--topic", "orders", "retention.ms=later"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("INVALID_CONFIG (40)"), "{}", text(&out));
+    let out = rill(&q, &["config", "get", "--topic", "orders"]);
+    assert!(text(&out).contains("segment.bytes="), "{}", text(&out));
+    assert!(text(&out).contains("(default)"), "{}", text(&out));
+
+    let out = rill(&q, &["partition", "elect-leaders", "orders:0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("orders:0"), "{}", text(&out));
+    let out = rill(&q, &["partition", "elect-leaders", "orders"]);
+    assert!(!out.status.success(), "not topic:partition");
 
     let out = rill(&q, &["topic", "delete", "orders"]);
     assert!(out.status.success(), "{}", text(&out));
