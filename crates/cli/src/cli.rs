@@ -30,7 +30,7 @@ pub enum Command {
     /// Run a broker.
     Broker(crate::broker_cmd::BrokerArgs),
     /// Run several roles in one process (combined mode), e.g. --roles controller,broker.
-    Server(NotBuilt),
+    Server(crate::server_cmd::ServerArgs),
     /// Start a local multi-process cluster for development.
     Dev(crate::dev_cmd::DevArgs),
     /// Create, list, describe, delete and configure topics.
@@ -70,7 +70,7 @@ impl Command {
             Command::Consume(args) => return args.run(),
             Command::Partition(args) => return args.run(),
             Command::Config(args) => return args.run(),
-            Command::Server(_) => "server",
+            Command::Server(args) => return args.run(),
             Command::Group(_) => "group",
         };
         bail!("`rill {name}` is not built yet; the README's status table lists what works today")

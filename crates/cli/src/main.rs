@@ -9,6 +9,7 @@ mod controller_cmd;
 mod data_cmd;
 mod dev_cmd;
 mod logging;
+mod server_cmd;
 
 use std::process::ExitCode;
 
