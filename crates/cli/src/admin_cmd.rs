@@ -26,6 +26,18 @@ pub struct Target {
     /// How long to look for the active controller.
     #[arg(long, default_value = "15", global = true)]
     pub timeout_secs: u64,
+    /// Output: human-readable tables, or JSON for scripts.
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    pub output: Output,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Lines for people.
+    Human,
+    /// One JSON document.
+    Json,
 }
 
 impl Target {
@@ -177,6 +189,11 @@ impl TopicArgs {
                                 .await
                         })
                         .await?;
+                    if self.target.output == Output::Json {
+                        let names: Vec<&str> = r.topics.iter().map(|t| t.name.as_str()).collect();
+                        println!("{}", serde_json::json!(names));
+                        return Ok(());
+                    }
                     for t in r.topics {
                         println!("{}", t.name);
                     }
@@ -216,6 +233,13 @@ impl TopicArgs {
                             async move { c.describe_topics(req).await }
                         })
                         .await?;
+                    if self.target.output == Output::Json {
+                        println!("{}", topics_json(&r.topics));
+                        if r.topics.iter().any(|t| t.error.is_some()) {
+                            bail!("some topics could not be described");
+                        }
+                        return Ok(());
+                    }
                     let mut failed = false;
                     for t in r.topics {
                         if let Some(e) = &t.error {
@@ -290,6 +314,10 @@ impl ClusterArgs {
             let r = client
                 .call(|mut c| async move { c.describe_cluster(DescribeClusterRequest {}).await })
                 .await?;
+            if self.target.output == Output::Json {
+                println!("{}", cluster_json(&r));
+                return Ok(());
+            }
             println!("cluster id {}", r.cluster_id);
             println!(
                 "active controller {} (term {}), metadata offset {}",
@@ -325,4 +353,61 @@ impl ClusterArgs {
             Ok(())
         })
     }
+}
+
+fn ids(v: &[rill_proto::common::BrokerId]) -> Vec<i32> {
+    v.iter().map(|b| b.id).collect()
+}
+
+/// Topics as JSON: name, id, error, and partitions with leader, epochs, replicas, ISR.
+fn topics_json(topics: &[TopicDescription]) -> serde_json::Value {
+    let topics: Vec<serde_json::Value> = topics
+        .iter()
+        .map(|t| {
+            let id = t
+                .topic_id
+                .clone()
+                .and_then(|i| rill_types::TopicId::try_from(i).ok())
+                .map(|i| i.to_string());
+            serde_json::json!({
+                "name": t.name,
+                "id": id,
+                "error": t.error.as_ref().map(|e| serde_json::json!({"code": e.code, "name": e.name, "message": e.message})),
+                "partitions": t.partitions.iter().map(|p| serde_json::json!({
+                    "partition": p.partition.map(|i| i.index),
+                    "leader": p.leader.map(|l| l.id),
+                    "leader_epoch": p.leader_epoch.map(|e| e.epoch),
+                    "partition_epoch": p.partition_epoch.map(|e| e.epoch),
+                    "replicas": ids(&p.replicas),
+                    "isr": ids(&p.isr),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(topics)
+}
+
+/// The cluster as JSON: id, controller quorum (leader, term, voters with lag), brokers.
+fn cluster_json(r: &DescribeClusterResponse) -> serde_json::Value {
+    serde_json::json!({
+        "cluster_id": r.cluster_id,
+        "controller": {
+            "leader": r.leader_id.map(|n| n.id),
+            "term": r.term,
+            "metadata_offset": r.metadata_offset.map(|o| o.offset),
+            "voters": r.voters.iter().map(|v| serde_json::json!({
+                "node_id": v.node_id.map(|n| n.id),
+                "address": v.address,
+                "lag": v.lag,
+            })).collect::<Vec<_>>(),
+        },
+        "brokers": r.brokers.iter().map(|b| serde_json::json!({
+            "broker_id": b.broker_id.map(|i| i.id),
+            "epoch": b.broker_epoch,
+            "fenced": b.fenced,
+            "in_controlled_shutdown": b.in_controlled_shutdown,
+            "rack": b.rack,
+            "listeners": b.listeners.iter().map(|l| format!("{}://{}:{}", l.name, l.host, l.port)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
 }

@@ -89,6 +89,23 @@ async fn topics_are_created_described_and_deleted_from_the_command_line() {
 
     let out = rill(&q, &["topic", "list"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "orders");
+    let out = rill(&q, &["topic", "list", "--output", "json"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), r#"["orders"]"#);
+    let out = rill(&q, &["topic", "describe", "orders", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json[0]["name"], "orders");
+    assert_eq!(json[0]["partitions"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        json[0]["partitions"][0]["isr"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let out = rill(&q, &["cluster", "describe", "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        json["controller"]["voters"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_eq!(json["brokers"].as_array().map(Vec::len), Some(3));
 
     // Partitions are added, configs changed and read back, leaders elected.
     let out = rill(&q, &["topic", "add-partitions", "orders", "--total", "5"]);
