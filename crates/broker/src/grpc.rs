@@ -50,13 +50,13 @@ fn millis(ms: i32, max: Duration) -> Duration {
     Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(max)
 }
 
-/// Most partitions one fetch may name.
-const MAX_FETCH_PARTITIONS: usize = 10_000;
+/// Most partitions one produce or fetch may name.
+const MAX_REQUEST_PARTITIONS: usize = 10_000;
 
 fn check_count(n: usize) -> Result<(), Status> {
-    if n > MAX_FETCH_PARTITIONS {
+    if n > MAX_REQUEST_PARTITIONS {
         return Err(Status::invalid_argument(format!(
-            "a fetch may name at most {MAX_FETCH_PARTITIONS} partitions, not {n}"
+            "a request may name at most {MAX_REQUEST_PARTITIONS} partitions, not {n}"
         )));
     }
     Ok(())
@@ -177,11 +177,7 @@ impl DataService for DataGrpc {
         // One deadline for the whole request, however many partitions it waits for.
         let deadline =
             tokio::time::Instant::now() + millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT);
-        if request.partitions.len() > MAX_FETCH_PARTITIONS {
-            return Err(Status::invalid_argument(format!(
-                "a produce may name at most {MAX_FETCH_PARTITIONS} partitions"
-            )));
-        }
+        check_count(request.partitions.len())?;
         // Append every partition first, then wait for replication of all of them.
         let mut pending = Vec::with_capacity(request.partitions.len());
         for p in request.partitions {
@@ -255,7 +251,7 @@ impl DataService for DataGrpc {
         let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
         let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
         let max_bytes = clamp_bytes(request.max_bytes, 50 << 20);
-        let partitions = Arc::new(request.partitions);
+        let partitions = request.partitions;
         let mut changes = self.rm.wakeups.visible.subscribe();
         loop {
             changes.borrow_and_update();
@@ -454,7 +450,7 @@ impl ReplicationService for ReplicationGrpc {
         let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
         let max_bytes = clamp_bytes(request.max_bytes, 10 << 20);
         let broker_epoch = request.broker_epoch;
-        let partitions = Arc::new(request.partitions);
+        let partitions = request.partitions;
         let mut changes = self.rm.wakeups.appended.subscribe();
         loop {
             changes.borrow_and_update();

@@ -110,7 +110,7 @@ impl LeaderState {
     /// Recomputes the high watermark from `leader_end`; returns whether it advanced.
     pub fn update_high_watermark(&mut self, leader_end: Offset) -> bool {
         let mut candidate = leader_end;
-        for member in self.maximal_isr().collect::<Vec<_>>() {
+        for member in self.maximal_isr() {
             if member == self.leader {
                 continue;
             }

@@ -184,8 +184,18 @@ impl Partition {
         self.state.lock().expect("replica state lock poisoned")
     }
 
-    fn log(&self) -> Result<MutexGuard<'_, Option<Log>>, PartitionError> {
-        Ok(self.log.lock().expect("log lock poisoned"))
+    fn log(&self) -> MutexGuard<'_, Option<Log>> {
+        self.log.lock().expect("log lock poisoned")
+    }
+
+    /// Refuses follower work (appending or truncating fetched data) unless this replica
+    /// still follows at `epoch`.
+    fn check_following(&self, epoch: LeaderEpoch) -> Result<(), PartitionError> {
+        let s = self.state();
+        if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
+            return Err(not_leader(&self.name()));
+        }
+        Ok(())
     }
 
     /// Runs `f` on the open log (blocking: call from a blocking thread).
@@ -193,7 +203,7 @@ impl Partition {
         &self,
         f: impl FnOnce(&mut Log) -> Result<T, rill_storage::StorageError>,
     ) -> Result<T, PartitionError> {
-        let mut guard = self.log()?;
+        let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
         f(log).map_err(|e| PartitionError::from_storage(&e))
     }
@@ -257,7 +267,7 @@ impl Partition {
         min_isr: usize,
         now_ms: i64,
     ) -> bool {
-        let _log = self.log.lock().expect("log lock poisoned");
+        let _log = self.log();
         let mut s = self.state();
         s.min_isr = min_isr;
         if epoch < s.leader_epoch {
@@ -299,7 +309,7 @@ impl Partition {
     pub fn become_follower(&self, leader: Option<BrokerId>, epoch: LeaderEpoch) -> bool {
         // The log lock first: an append that passed its role check finishes before the
         // role changes, and none starts after.
-        let _log = self.log.lock().expect("log lock poisoned");
+        let _log = self.log();
         let mut s = self.state();
         if epoch < s.leader_epoch {
             return false;
@@ -327,7 +337,7 @@ impl Partition {
         records: &mut [u8],
         acks_all: bool,
     ) -> Result<(AppendInfo, LeaderEpoch), PartitionError> {
-        let mut guard = self.log()?;
+        let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
         let epoch = {
             let s = self.state();
@@ -469,13 +479,7 @@ impl Partition {
         };
         match timestamp {
             -1 => Ok((Some(hw), -1)),
-            -2 => {
-                let start = self
-                    .reader
-                    .read(hw, 0, hw)
-                    .map_err(|e| PartitionError::from_storage(&e))?;
-                Ok((Some(start.log_start_offset), -1))
-            }
+            -2 => Ok((Some(self.log_start(hw)?), -1)),
             ts => match self
                 .reader
                 .offset_for_timestamp(ts)
@@ -515,7 +519,10 @@ impl Partition {
         if let Some(last) = last_fetched_epoch {
             let (epoch, epoch_end) = match looked_up {
                 None => (last, end),
-                Some(found) => found.unwrap_or((LeaderEpoch::new(-1), self.reader_log_start(end))),
+                Some(found) => match found {
+                    Some(found) => found,
+                    None => (LeaderEpoch::new(-1), self.log_start(end)?),
+                },
             };
             if epoch < last || epoch_end < fetch_offset {
                 return Ok(ReplicaRead::Diverging {
@@ -552,11 +559,13 @@ impl Partition {
         })
     }
 
-    /// The log start offset, from an empty read at the log end (no log lock).
-    fn reader_log_start(&self, log_end: Offset) -> Offset {
+    /// The log start offset, from an empty read at `bound` (at most the log end); no
+    /// log lock.
+    fn log_start(&self, bound: Offset) -> Result<Offset, PartitionError> {
         self.reader
-            .read(log_end, 0, log_end)
-            .map_or(Offset::new(0), |r| r.log_start_offset)
+            .read(bound, 0, bound)
+            .map(|r| r.log_start_offset)
+            .map_err(|e| PartitionError::from_storage(&e))
     }
 
     /// Appends batches fetched from the leader while following it at `epoch`, and takes
@@ -567,14 +576,9 @@ impl Partition {
         records: &[u8],
         leader_high_watermark: Offset,
     ) -> Result<bool, PartitionError> {
-        let mut guard = self.log()?;
+        let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
-        {
-            let s = self.state();
-            if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
-                return Err(not_leader(&self.name()));
-            }
-        }
+        self.check_following(epoch)?;
         if !records.is_empty() {
             log.append_as_follower(records)
                 .map_err(|e| PartitionError::from_storage(&e))?;
@@ -608,14 +612,9 @@ impl Partition {
         diverging_epoch: LeaderEpoch,
         leader_end: Offset,
     ) -> Result<bool, PartitionError> {
-        let mut guard = self.log()?;
+        let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
-        {
-            let s = self.state();
-            if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
-                return Err(not_leader(&self.name()));
-            }
-        }
+        self.check_following(epoch)?;
         let before = log.log_end_offset();
         let offset = match log.end_offset_for_epoch(diverging_epoch) {
             Some((_, own_end)) => leader_end.min(own_end),
@@ -695,7 +694,7 @@ impl Partition {
 
     /// Closes the log cleanly (flush, checkpoints, clean-shutdown marker). Blocking.
     pub fn close(&self) -> Result<(), PartitionError> {
-        let mut guard = self.log()?;
+        let mut guard = self.log();
         let Some(log) = guard.take() else {
             return Ok(());
         };

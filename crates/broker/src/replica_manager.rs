@@ -68,7 +68,7 @@ impl ReplicaManager {
         metadata: watch::Receiver<MetadataView>,
         lease: watch::Receiver<LeaseStatus>,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|_| Self {
+        Arc::new(Self {
             config,
             clock,
             partitions: RwLock::new(HashMap::new()),
