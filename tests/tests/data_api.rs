@@ -6,41 +6,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rill_client::{
-    Consumer, ConsumerConfig, ControllerClient, OffsetSpec, Producer, ProducerConfig,
-    ProducerRecord, encode_batch,
+    Consumer, ConsumerConfig, OffsetSpec, Producer, ProducerConfig, ProducerRecord, encode_batch,
 };
-use rill_proto::controller::{CreatableTopic, CreateTopicsRequest};
 use rill_testkit::{Cluster, ClusterSpec};
 use rill_types::ErrorCode;
-
-fn create(cluster: &Cluster, name: &str, rf: i32, configs: &[(&str, &str)]) {
-    let _runtime = cluster.handle().enter();
-    let mut client =
-        ControllerClient::new(&cluster.controller_addrs(), Duration::from_secs(30)).unwrap();
-    let request = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.to_owned(),
-            partitions: 1,
-            replication_factor: rf,
-            configs: configs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }],
-        validate_only: false,
-    };
-    let r = cluster
-        .block_on(async move {
-            client
-                .call(|mut c| {
-                    let r = request.clone();
-                    async move { c.create_topics(r).await }
-                })
-                .await
-        })
-        .unwrap();
-    assert!(r.topics[0].error.is_none(), "{r:?}");
-}
 
 fn producer(cluster: &Cluster, acks: i32) -> Producer {
     Producer::connect(
@@ -66,7 +35,9 @@ fn record(v: &'static [u8]) -> Vec<ProducerRecord> {
 #[test]
 fn produce_validates_acknowledges_and_fetch_long_polls() {
     let cluster = Cluster::start(ClusterSpec::new().nodes(1, 2)).expect("cluster");
-    create(&cluster, "small", 2, &[("max.message.bytes", "2000")]);
+    cluster
+        .create_topic("small", 1, 2, &[("max.message.bytes", "2000")])
+        .expect("create topic");
     let all = producer(&cluster, -1);
 
     // acks=all and acks=1 return consecutive offsets.

@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rill_client::{ControllerClient, Producer, ProducerConfig, ProducerRecord, encode_batch};
-use rill_proto::controller::{CreatableTopic, CreateTopicsRequest};
+use rill_client::{Producer, ProducerConfig, ProducerRecord, encode_batch};
 use rill_storage::{Log, LogConfig, RealDisk, SystemClock};
 use rill_testkit::{Cluster, ClusterSpec};
 use rill_types::LeaderEpoch;
@@ -74,32 +73,6 @@ fn storage_baseline(window: Duration) -> f64 {
     }
     log.close().expect("close");
     bytes as f64 / started.elapsed().as_secs_f64() / 1e6
-}
-
-fn create(cluster: &Cluster, name: &str, rf: i32) {
-    let _runtime = cluster.handle().enter();
-    let mut client =
-        ControllerClient::new(&cluster.controller_addrs(), Duration::from_secs(30)).unwrap();
-    let request = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.to_owned(),
-            partitions: PARTITIONS,
-            replication_factor: rf,
-            configs: [("min.insync.replicas".to_owned(), rf.min(2).to_string())].into(),
-        }],
-        validate_only: false,
-    };
-    let r = cluster
-        .block_on(async move {
-            client
-                .call(|mut c| {
-                    let r = request.clone();
-                    async move { c.create_topics(r).await }
-                })
-                .await
-        })
-        .expect("create topic");
-    assert!(r.topics[0].error.is_none(), "{r:?}");
 }
 
 fn run(cluster: &Cluster, topic: &'static str, acks: i32, window: Duration) {
@@ -167,8 +140,13 @@ fn main() {
         "baseline: rill-storage append of the same batches, one log, no fsync: {baseline:.0} MB/s"
     );
     let cluster = Cluster::start(ClusterSpec::new().nodes(3, 3)).expect("cluster");
-    create(&cluster, "bench-rf3", 3);
-    create(&cluster, "bench-rf1", 1);
+    let min_isr = [("min.insync.replicas", "2")];
+    cluster
+        .create_topic("bench-rf3", PARTITIONS, 3, &min_isr)
+        .expect("create topic");
+    cluster
+        .create_topic("bench-rf1", PARTITIONS, 1, &[])
+        .expect("create topic");
     run(&cluster, "bench-rf3", -1, window);
     run(&cluster, "bench-rf1", 1, window);
 }

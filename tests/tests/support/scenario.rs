@@ -15,7 +15,7 @@ use rill_client::{
     Consumer, ConsumerConfig, ControllerClient, OffsetSpec, Producer, ProducerConfig,
     ProducerRecord,
 };
-use rill_proto::controller::{CreatableTopic, CreateTopicsRequest, DescribeTopicsRequest};
+use rill_proto::controller::DescribeTopicsRequest;
 use rill_testkit::{BrokerId, Cluster, ClusterSpec, History, Outcome, Reads, compare_replicas};
 
 /// The topic every scenario writes.
@@ -42,30 +42,9 @@ fn controllers(cluster: &Cluster) -> ControllerClient {
 /// Creates the topic (RF 3, min.insync.replicas 2) and waits until every partition has
 /// a leader and a full ISR.
 pub fn create_topic(cluster: &Cluster, partitions: i32) {
-    let mut client = controllers(cluster);
-    let request = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: TOPIC.to_owned(),
-            partitions,
-            replication_factor: 3,
-            configs: [("min.insync.replicas".to_owned(), "2".to_owned())].into(),
-        }],
-        validate_only: false,
-    };
-    let answer = cluster
-        .block_on(async move {
-            client
-                .call(|mut c| {
-                    let r = request.clone();
-                    async move { c.create_topics(r).await }
-                })
-                .await
-        })
+    cluster
+        .create_topic(TOPIC, partitions, 3, &[("min.insync.replicas", "2")])
         .expect("create topic");
-    assert!(
-        answer.topics.iter().all(|t| t.error.is_none()),
-        "{answer:?}"
-    );
     wait_full_isr(cluster, Duration::from_secs(30));
 }
 

@@ -13,6 +13,7 @@
 mod launch;
 mod links;
 mod ready;
+mod topics;
 
 use std::collections::BTreeMap;
 use std::future::Future;
