@@ -10,6 +10,7 @@
 //! controllers) and waits for them.
 
 use std::fs;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,7 +93,10 @@ fn spawn(exe: &Path, dir: &Path, name: &str, args: &[String]) -> anyhow::Result<
         .create(true)
         .append(true)
         .open(dir.join(format!("{name}.log")))?;
+    // A process group of its own: Ctrl-C in the terminal reaches `rill dev` only, which
+    // then stops brokers before controllers (a broker's controlled shutdown needs them).
     let child = Command::new(exe)
+        .process_group(0)
         .args(args)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
