@@ -1,0 +1,1 @@
+//! rill-kafka: the Kafka listener of a broker.
