@@ -42,6 +42,9 @@ pub struct BrokerConfig {
     /// Addresses to use for other brokers' replication listeners instead of the ones they
     /// advertise (tests put a fault proxy there).
     pub peer_addresses: BTreeMap<BrokerId, String>,
+    /// The Kafka listener clients are told to connect to (host, port), registered as
+    /// `PLAINTEXT`; `None` when this broker serves no Kafka listener.
+    pub kafka_advertised: Option<(String, u16)>,
     /// Tunables by key; see [`BrokerConfig::KEYS`].
     values: BTreeMap<&'static str, u64>,
 }
@@ -116,6 +119,7 @@ impl BrokerConfig {
             controllers,
             rack: None,
             peer_addresses: BTreeMap::new(),
+            kafka_advertised: None,
             values: Self::KEYS.iter().map(|k| (k.name, k.default)).collect(),
         }
     }

@@ -8,9 +8,7 @@
 //! read, so no wake-up is lost.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::BytesMut;
 use rill_proto::common;
 use rill_proto::data::data_service_server::{DataService, DataServiceServer};
 use rill_proto::data::{
@@ -24,34 +22,16 @@ use rill_proto::replication::replication_service_server::{
 use rill_proto::replication::{
     DivergingEpoch, ReplicaFetchPartitionData, ReplicaFetchRequest, ReplicaFetchResponse,
 };
-use rill_types::{BrokerId, ErrorCode, LeaderEpoch, Offset, PartitionIndex, TopicId};
+use rill_types::{BrokerId, ErrorCode, LeaderEpoch, PartitionIndex, TopicId};
 use tonic::{Request, Response, Status};
 
+use crate::data_plane::{
+    FetchInput, FetchLimits, MAX_FETCH_WAIT, MAX_PRODUCE_TIMEOUT, MAX_REQUEST_PARTITIONS,
+    ProduceInput, budget, clamp_bytes, millis,
+};
 use crate::error::PartitionError;
 use crate::partition::ReplicaRead;
 use crate::replica_manager::{GRPC_LISTENER, ReplicaManager};
-
-/// Longest wait a fetch may ask for.
-const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
-/// Longest acks=all wait a produce may ask for.
-const MAX_PRODUCE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Largest fetch answer, whatever the request asks.
-const MAX_FETCH_BYTES: usize = 64 << 20;
-
-fn clamp_bytes(asked: i32, default: usize) -> usize {
-    usize::try_from(asked)
-        .ok()
-        .filter(|b| *b > 0)
-        .unwrap_or(default)
-        .min(MAX_FETCH_BYTES)
-}
-
-fn millis(ms: i32, max: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(max)
-}
-
-/// Most partitions one produce or fetch may name.
-const MAX_REQUEST_PARTITIONS: usize = 10_000;
 
 fn check_count(n: usize) -> Result<(), Status> {
     if n > MAX_REQUEST_PARTITIONS {
@@ -60,63 +40,6 @@ fn check_count(n: usize) -> Result<(), Status> {
         )));
     }
     Ok(())
-}
-
-/// The read budget of the next partition of a fetch that has `total` of `max_bytes`
-/// already: `None` when the answer is full. Only the first batch of the whole answer may
-/// exceed its budget (KIP-74), so later reads that come back larger are dropped.
-fn budget(asked: i32, total: usize, max_bytes: usize) -> Option<usize> {
-    let left = max_bytes.saturating_sub(total);
-    (left > 0).then(|| clamp_bytes(asked, 1 << 20).min(left))
-}
-
-/// One read of every partition of a consumer fetch (positioned reads; no log lock).
-fn consumer_pass(
-    rm: &ReplicaManager,
-    partitions: &[rill_proto::data::FetchPartition],
-    max_bytes: usize,
-) -> (Vec<FetchPartitionData>, usize) {
-    let mut total = 0usize;
-    let mut out = Vec::with_capacity(partitions.len());
-    for p in partitions {
-        let index = p.partition.map(|i| i.index).unwrap_or(-1);
-        let offset: Offset = p.fetch_offset.map(Into::into).unwrap_or_default();
-        let read = rm.by_name(&p.topic, index).and_then(|part| {
-            let Some(budget) = budget(p.max_bytes, total, max_bytes) else {
-                return part.read_for_consumer(offset, 0).map(|(mut r, hw)| {
-                    r.records = Default::default();
-                    (r, hw)
-                });
-            };
-            let (mut read, hw) = part.read_for_consumer(offset, budget)?;
-            if total > 0 && read.records.len() > budget {
-                read.records = Default::default();
-            }
-            Ok((read, hw))
-        });
-        out.push(match read {
-            Ok((read, hw)) => {
-                total += read.records.len();
-                FetchPartitionData {
-                    topic: p.topic.clone(),
-                    partition: p.partition,
-                    error: None,
-                    high_watermark: Some(hw.into()),
-                    log_start_offset: Some(read.log_start_offset.into()),
-                    records: read.records,
-                }
-            }
-            Err(e) => FetchPartitionData {
-                topic: p.topic.clone(),
-                partition: p.partition,
-                error: Some(e.to_proto()),
-                high_watermark: None,
-                log_start_offset: None,
-                records: Default::default(),
-            },
-        });
-    }
-    (out, total)
 }
 
 /// The data API.
@@ -161,85 +84,49 @@ impl DataService for DataGrpc {
         request: Request<ProduceRequest>,
     ) -> Result<Response<ProduceResponse>, Status> {
         let request = request.into_inner();
-        let acks = request.acks;
-        if ![0, 1, -1].contains(&acks) {
-            let e = PartitionError::new(
-                ErrorCode::InvalidRequiredAcks,
-                format!("acks must be 0, 1 or -1, not {acks}"),
-            );
-            let partitions = request
-                .partitions
-                .iter()
-                .map(|p| refused(&p.topic, p.partition, &e))
-                .collect();
-            return Ok(Response::new(ProduceResponse { partitions }));
-        }
-        // One deadline for the whole request, however many partitions it waits for.
-        let deadline =
-            tokio::time::Instant::now() + millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT);
         check_count(request.partitions.len())?;
-        // Append every partition first, then wait for replication of all of them.
-        let mut pending = Vec::with_capacity(request.partitions.len());
-        for p in request.partitions {
-            let index = p.partition.map(|i| i.index).unwrap_or(-1);
-            let partition = match self.rm.by_name(&p.topic, index) {
-                Ok(x) => x,
-                Err(e) => {
-                    pending.push(Err(refused(&p.topic, p.partition, &e)));
-                    continue;
-                }
-            };
-            let mut records = BytesMut::from(&p.records[..]);
-            let part = partition.clone();
-            let appended = tokio::task::spawn_blocking(move || {
-                part.append_as_leader(&mut records, acks == -1)
+        let acks = i16::try_from(request.acks).unwrap_or(i16::MIN);
+        let keys: Vec<_> = request
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
+        let inputs = request
+            .partitions
+            .into_iter()
+            .map(|p| ProduceInput {
+                topic: p.topic,
+                partition: p.partition.map(|i| i.index).unwrap_or(-1),
+                records: p.records,
             })
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?;
-            match appended {
-                Ok((info, epoch)) => {
-                    tracing::trace!(partition = %partition.name(), leader_epoch = %epoch, first = %info.first_offset, last = %info.last_offset, "appended");
-                    pending.push(Ok((p.topic, p.partition, partition, info, epoch)));
-                }
-                Err(e) => pending.push(Err(refused(&p.topic, p.partition, &e))),
-            }
-        }
+            .collect();
+        let results = self
+            .rm
+            .produce(
+                acks,
+                millis(request.timeout_ms, MAX_PRODUCE_TIMEOUT),
+                inputs,
+            )
+            .await;
         if acks == 0 {
             return Ok(Response::new(ProduceResponse { partitions: vec![] }));
         }
-        let mut results = Vec::with_capacity(pending.len());
-        for item in pending {
-            let (topic, index, partition, info, epoch) = match item {
-                Ok(x) => x,
-                Err(r) => {
-                    results.push(r);
-                    continue;
-                }
-            };
-            if acks == -1
-                && let Err(e) = partition
-                    .wait_replicated(
-                        info.last_offset,
-                        epoch,
-                        deadline.saturating_duration_since(tokio::time::Instant::now()),
-                    )
-                    .await
-            {
-                results.push(refused(&topic, index, &e));
-                continue;
-            }
-            results.push(ProducePartitionResult {
-                topic,
-                partition: index,
-                error: None,
-                base_offset: Some(info.first_offset.into()),
-                log_append_time: info.log_append_time.unwrap_or(-1),
-                log_start_offset: Some(info.log_start_offset.into()),
-            });
-        }
-        Ok(Response::new(ProduceResponse {
-            partitions: results,
-        }))
+        let partitions = keys
+            .into_iter()
+            .zip(results)
+            .map(|((topic, partition), r)| match r {
+                Ok(p) => ProducePartitionResult {
+                    topic,
+                    partition,
+                    error: None,
+                    base_offset: Some(p.base_offset.into()),
+                    log_append_time: p.log_append_time.unwrap_or(-1),
+                    log_start_offset: Some(p.log_start_offset.into()),
+                },
+                Err(e) => refused(&topic, partition, &e),
+            })
+            .collect();
+        Ok(Response::new(ProduceResponse { partitions }))
     }
 
     async fn fetch(
@@ -248,24 +135,47 @@ impl DataService for DataGrpc {
     ) -> Result<Response<FetchResponse>, Status> {
         let request = request.into_inner();
         check_count(request.partitions.len())?;
-        let deadline = tokio::time::Instant::now() + millis(request.max_wait_ms, MAX_FETCH_WAIT);
-        let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
-        let max_bytes = clamp_bytes(request.max_bytes, 50 << 20);
-        let partitions = request.partitions;
-        let mut changes = self.rm.wakeups.visible.subscribe();
-        loop {
-            changes.borrow_and_update();
-            // Reads are positioned reads of (normally cached) segment bytes and never wait
-            // for the log lock, so they run here: a hop to the blocking pool per pass cost
-            // more (thread wake-ups) than the reads.
-            let (out, total) = consumer_pass(&self.rm, &partitions, max_bytes);
-            let any_error = out.iter().any(|p| p.error.is_some());
-            if total >= min_bytes.max(1) || any_error || tokio::time::Instant::now() >= deadline {
-                return Ok(Response::new(FetchResponse { partitions: out }));
-            }
-            // On timeout, one last read happens on the next turn (the deadline has passed).
-            let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
-        }
+        let limits = FetchLimits {
+            max_wait: millis(request.max_wait_ms, MAX_FETCH_WAIT),
+            min_bytes: usize::try_from(request.min_bytes).unwrap_or(0),
+            max_bytes: request.max_bytes,
+        };
+        let inputs: Vec<FetchInput> = request
+            .partitions
+            .iter()
+            .map(|p| FetchInput {
+                topic: p.topic.clone(),
+                partition: p.partition.map(|i| i.index).unwrap_or(-1),
+                offset: p.fetch_offset.map(Into::into).unwrap_or_default(),
+                max_bytes: p.max_bytes,
+                current_leader_epoch: None,
+            })
+            .collect();
+        let results = self.rm.fetch(limits, &inputs).await;
+        let partitions = request
+            .partitions
+            .into_iter()
+            .zip(results)
+            .map(|(p, r)| match r {
+                Ok(f) => FetchPartitionData {
+                    topic: p.topic,
+                    partition: p.partition,
+                    error: None,
+                    high_watermark: Some(f.high_watermark.into()),
+                    log_start_offset: Some(f.log_start_offset.into()),
+                    records: f.records,
+                },
+                Err(e) => FetchPartitionData {
+                    topic: p.topic,
+                    partition: p.partition,
+                    error: Some(e.to_proto()),
+                    high_watermark: None,
+                    log_start_offset: None,
+                    records: Default::default(),
+                },
+            })
+            .collect();
+        Ok(Response::new(FetchResponse { partitions }))
     }
 
     async fn list_offsets(

@@ -10,6 +10,7 @@
 //! a broker together.
 
 pub mod config;
+pub mod data_plane;
 pub mod error;
 pub mod fetcher;
 pub mod grpc;

@@ -25,12 +25,13 @@ use crate::fetcher::FetchContext;
 use crate::grpc::{DataGrpc, ReplicationGrpc};
 use crate::lifecycle::{self, LeaseStatus, Registration};
 use crate::metadata_follower::{self, MetadataView};
-use crate::replica_manager::{GRPC_LISTENER, ReplicaManager};
+use crate::replica_manager::{GRPC_LISTENER, KAFKA_LISTENER, ReplicaManager};
 
 /// A running broker.
 #[derive(Debug)]
 pub struct BrokerNode {
     rm: Arc<ReplicaManager>,
+    controllers: ControllerClient,
     stop: watch::Sender<bool>,
     want_shutdown: watch::Sender<bool>,
     lease: watch::Receiver<LeaseStatus>,
@@ -57,11 +58,17 @@ impl BrokerNode {
         let reg = Registration {
             broker_id: config.broker_id,
             incarnation_id: uuid::Uuid::new_v4().as_bytes().to_vec(),
-            listeners: vec![Endpoint {
+            listeners: std::iter::once(Endpoint {
                 name: GRPC_LISTENER.to_owned(),
                 host: config.advertised_host.clone(),
                 port: u32::from(config.advertised_port),
-            }],
+            })
+            .chain(config.kafka_advertised.iter().map(|(host, port)| Endpoint {
+                name: KAFKA_LISTENER.to_owned(),
+                host: host.clone(),
+                port: u32::from(*port),
+            }))
+            .collect(),
             rack: config.rack.clone(),
         };
         let mut stop_wait = stop_rx.clone();
@@ -128,6 +135,7 @@ impl BrokerNode {
         );
         Ok(Self {
             rm,
+            controllers,
             stop,
             want_shutdown,
             lease: lease_rx,
@@ -139,6 +147,11 @@ impl BrokerNode {
     /// The replica manager (for tests and the CLI's status output).
     pub fn replicas(&self) -> &Arc<ReplicaManager> {
         &self.rm
+    }
+
+    /// A client of the controller quorum (the Kafka listener forwards admin requests).
+    pub fn controllers(&self) -> &ControllerClient {
+        &self.controllers
     }
 
     /// The lease as last heard from the controller.

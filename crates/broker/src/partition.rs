@@ -736,6 +736,48 @@ fn check_epoch(name: &str, asked: LeaderEpoch, current: LeaderEpoch) -> Result<(
     Ok(())
 }
 
+/// Kafka-client-facing checks and lookups (the leader epoch a client names, its
+/// divergence lookup), kept apart from the replication paths above.
+impl Partition {
+    /// Refuses a client request that names a leader epoch other than this leader's
+    /// (KIP-320): FENCED_LEADER_EPOCH when the client's is older, UNKNOWN_LEADER_EPOCH
+    /// when newer (this broker has not heard of it yet), NOT_LEADER_OR_FOLLOWER when
+    /// this broker does not lead.
+    pub fn check_leader_epoch(&self, asked: LeaderEpoch) -> Result<(), PartitionError> {
+        let view = self.hw_view();
+        if !view.leading {
+            return Err(not_leader(&self.name()));
+        }
+        let code = match asked.cmp(&view.leader_epoch) {
+            std::cmp::Ordering::Equal => return Ok(()),
+            std::cmp::Ordering::Less => ErrorCode::FencedLeaderEpoch,
+            std::cmp::Ordering::Greater => ErrorCode::UnknownLeaderEpoch,
+        };
+        Err(PartitionError::new(
+            code,
+            format!(
+                "{}: the request names leader epoch {asked}, the leader is at {}",
+                self.name(),
+                view.leader_epoch
+            ),
+        ))
+    }
+
+    /// OffsetForLeaderEpoch on the leader: the largest epoch at or below `epoch` this
+    /// log knows and the offset where it ends (the log end for the latest epoch), or
+    /// `None` when the log has no epoch at or below it.
+    pub fn end_offset_for_epoch(
+        &self,
+        epoch: LeaderEpoch,
+    ) -> Result<Option<(LeaderEpoch, Offset)>, PartitionError> {
+        let s = self.state();
+        if !matches!(s.role, Role::Leader(_)) {
+            return Err(not_leader(&self.name()));
+        }
+        Ok(s.epochs.end_offset_for(epoch, s.log_end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

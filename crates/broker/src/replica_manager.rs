@@ -43,6 +43,9 @@ const ISR_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// The listener name brokers register for gRPC (data and replication).
 pub const GRPC_LISTENER: &str = "RILL";
 
+/// The listener name brokers register for Kafka clients (Kafka's default name).
+pub const KAFKA_LISTENER: &str = "PLAINTEXT";
+
 /// The replicas this broker hosts.
 #[derive(Debug)]
 pub struct ReplicaManager {

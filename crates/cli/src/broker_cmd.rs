@@ -14,6 +14,7 @@ use rill_broker::{BrokerConfig, BrokerNode};
 use rill_types::BrokerId;
 
 use crate::controller_cmd::read_config_file;
+use crate::kafka_listen::KafkaArgs;
 
 /// Arguments of `rill broker`.
 #[derive(Debug, Args)]
@@ -47,6 +48,18 @@ pub struct BrokerArgs {
     /// A config file of key=value lines.
     #[arg(long, env = "RILL_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The Kafka listener.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+}
+
+/// What `resolve` read: the broker's settings, the gRPC listen address, and the config
+/// file's Kafka listener keys (flags win over them).
+struct Resolved {
+    config: BrokerConfig,
+    listen: String,
+    kafka_listen: Option<String>,
+    kafka_advertised: Option<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -56,6 +69,8 @@ const FILE_KEYS: &[&str] = &[
     "advertised.host",
     "controller.quorum.bootstrap.servers",
     "broker.rack",
+    "kafka.listen",
+    "kafka.advertised",
 ];
 
 fn split_pair(text: &str) -> anyhow::Result<(&str, &str)> {
@@ -65,7 +80,7 @@ fn split_pair(text: &str) -> anyhow::Result<(&str, &str)> {
 }
 
 impl BrokerArgs {
-    fn resolve(self) -> anyhow::Result<(BrokerConfig, String)> {
+    fn resolve(&self) -> anyhow::Result<Resolved> {
         let mut file = match &self.config {
             Some(p) => read_config_file(p)?,
             None => Default::default(),
@@ -83,14 +98,17 @@ impl BrokerArgs {
         }
         let data_dir = self
             .data_dir
+            .clone()
             .or_else(|| take("data.dir").map(PathBuf::from))
             .context("--data-dir (or data.dir) is required")?;
         let listen = self
             .listen
+            .clone()
             .or_else(|| take("listen"))
             .unwrap_or_else(|| "0.0.0.0:9094".to_owned());
         let controllers: Vec<String> = self
             .controllers
+            .clone()
             .or_else(|| take("controller.quorum.bootstrap.servers"))
             .context("--controllers (or controller.quorum.bootstrap.servers) is required")?
             .split(',')
@@ -106,12 +124,15 @@ impl BrokerArgs {
         let port: u16 = listen_port.parse().context("listen port")?;
         let advertised_host = self
             .advertised_host
+            .clone()
             .or_else(|| take("advertised.host"))
             .unwrap_or_else(|| match listen_host {
                 "0.0.0.0" | "" | "[::]" => "127.0.0.1".to_owned(),
                 h => h.to_owned(),
             });
-        let rack = self.rack.or_else(|| take("broker.rack"));
+        let rack = self.rack.clone().or_else(|| take("broker.rack"));
+        let kafka_listen = take("kafka.listen");
+        let kafka_advertised = take("kafka.advertised");
         let mut config = BrokerConfig::new(
             BrokerId::new(broker_id),
             data_dir,
@@ -138,12 +159,22 @@ impl BrokerArgs {
                 .peer_addresses
                 .insert(BrokerId::new(id), addr.to_owned());
         }
-        Ok((config, listen))
+        Ok(Resolved {
+            config,
+            listen,
+            kafka_listen,
+            kafka_advertised,
+        })
     }
 
     /// Runs the broker until SIGTERM / Ctrl-C.
     pub fn run(self) -> anyhow::Result<()> {
-        let (config, listen) = self.resolve()?;
+        let Resolved {
+            mut config,
+            listen,
+            kafka_listen,
+            kafka_advertised,
+        } = self.resolve()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -151,17 +182,25 @@ impl BrokerArgs {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
+            let kafka = self
+                .kafka
+                .bind(kafka_listen, kafka_advertised, &mut config)
+                .await?;
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             let node = tokio::select! {
                 n = BrokerNode::start(config, listener) => n?,
                 _ = term.recv() => return Ok(()),
             };
+            let kafka = kafka.map(|k| k.serve(&node));
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: controlled shutdown"),
                 _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: controlled shutdown"),
             }
             node.shutdown().await;
+            if let Some(k) = kafka {
+                k.stop().await;
+            }
             Ok(())
         })
     }

@@ -8,6 +8,7 @@ mod config_cmd;
 mod controller_cmd;
 mod data_cmd;
 mod dev_cmd;
+mod kafka_listen;
 mod logging;
 mod server_cmd;
 

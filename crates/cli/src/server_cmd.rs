@@ -5,6 +5,7 @@
 //! broker first (controlled shutdown, while its controller still serves), then the
 //! controller.
 
+use crate::kafka_listen::KafkaArgs;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
@@ -43,6 +44,9 @@ pub struct ServerArgs {
     /// Set a broker tunable (KEY=VALUE; repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
+    /// The Kafka listener.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
 }
 
 impl ServerArgs {
@@ -107,18 +111,23 @@ impl ServerArgs {
             let broker_listener = tokio::net::TcpListener::bind(&self.broker_listen)
                 .await
                 .with_context(|| format!("listening on {}", self.broker_listen))?;
+            let kafka = self.kafka.bind(None, None, &mut broker_config).await?;
             let mut controller = ControllerNode::start(node_config, controller_listener).await?;
             let broker = tokio::select! {
                 b = BrokerNode::start(broker_config, broker_listener) => b?,
                 _ = term.recv() => { controller.shutdown().await; return Ok(()); }
                 reason = controller.failed() => bail!(reason),
             };
+            let kafka = kafka.map(|k| k.serve(&broker));
             let outcome = tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); Ok(()) }
                 _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); Ok(()) }
                 reason = controller.failed() => Err(anyhow::anyhow!(reason)),
             };
             broker.shutdown().await;
+            if let Some(k) = kafka {
+                k.stop().await;
+            }
             controller.shutdown().await;
             outcome
         })

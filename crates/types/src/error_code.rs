@@ -105,6 +105,48 @@ error_codes! {
     BrokerIdNotRegistered = 102, "BROKER_ID_NOT_REGISTERED";
     /// The proposed ISR holds a replica that may not join it.
     IneligibleReplica = 107, "INELIGIBLE_REPLICA";
+    /// The group coordinator is still loading the group's state.
+    CoordinatorLoadInProgress = 14, "COORDINATOR_LOAD_IN_PROGRESS";
+    /// No coordinator is available for the group right now.
+    CoordinatorNotAvailable = 15, "COORDINATOR_NOT_AVAILABLE";
+    /// This broker is not the group's coordinator.
+    NotCoordinator = 16, "NOT_COORDINATOR";
+    /// The member's generation is not the group's.
+    IllegalGeneration = 22, "ILLEGAL_GENERATION";
+    /// The member's protocols share none with the group's.
+    InconsistentGroupProtocol = 23, "INCONSISTENT_GROUP_PROTOCOL";
+    /// The group id is empty or otherwise invalid.
+    InvalidGroupId = 24, "INVALID_GROUP_ID";
+    /// The member id is not in the group.
+    UnknownMemberId = 25, "UNKNOWN_MEMBER_ID";
+    /// The session timeout is outside the broker's allowed range.
+    InvalidSessionTimeout = 26, "INVALID_SESSION_TIMEOUT";
+    /// The group is rebalancing; rejoin.
+    RebalanceInProgress = 27, "REBALANCE_IN_PROGRESS";
+    /// The committed offset's metadata is too large.
+    OffsetMetadataTooLarge = 12, "OFFSET_METADATA_TOO_LARGE";
+    /// The API version asked for is not supported.
+    UnsupportedVersion = 35, "UNSUPPORTED_VERSION";
+    /// The request needs a feature rill does not have (e.g. transactions).
+    TransactionalIdAuthorizationFailed = 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
+    /// The batch's sequence number is not the next one of its producer.
+    OutOfOrderSequenceNumber = 45, "OUT_OF_ORDER_SEQUENCE_NUMBER";
+    /// The producer's epoch is older than the one the partition knows.
+    InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH";
+    /// The group still has members.
+    NonEmptyGroup = 68, "NON_EMPTY_GROUP";
+    /// The group does not exist.
+    GroupIdNotFound = 69, "GROUP_ID_NOT_FOUND";
+    /// A new member must rejoin with the member id it was given (KIP-394).
+    MemberIdRequired = 79, "MEMBER_ID_REQUIRED";
+    /// The group is full.
+    GroupMaxSizeReached = 81, "GROUP_MAX_SIZE_REACHED";
+    /// Another member holds this static member's group.instance.id.
+    FencedInstanceId = 82, "FENCED_INSTANCE_ID";
+    /// The group's offset for a topic cannot be deleted while members consume it.
+    GroupSubscribedToTopic = 86, "GROUP_SUBSCRIBED_TO_TOPIC";
+    /// The policy of this cluster refuses the request.
+    PolicyViolation = 44, "POLICY_VIOLATION";
 }
 
 #[cfg(test)]

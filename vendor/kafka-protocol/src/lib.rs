@@ -100,6 +100,8 @@
 //!     _ => panic!()
 //! }
 //! ```
+// rill: a vendored dependency is built like a registry one, without our warnings.
+#![allow(warnings)]
 #![deny(missing_docs)]
 // Display required features for items when rendering for docs.rs
 #![cfg_attr(docsrs, feature(doc_cfg))]

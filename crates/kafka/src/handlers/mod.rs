@@ -1,0 +1,21 @@
+//! One module per Kafka API. Each has `handle(ctx, header, request) -> Option<response>`
+//! (see [`crate::apis`]); the versions each serves are in the table there. Handlers
+//! answer every refusal with a Kafka error code from [`crate::codes`], per partition or
+//! topic where the API allows it, and never fail the connection for bad content.
+
+pub mod api_versions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+
+use kafka_protocol::protocol::StrBytes;
+
+/// A wire string from a Rust one.
+pub(crate) fn s(text: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(text.into())
+}
