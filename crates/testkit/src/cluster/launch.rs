@@ -54,8 +54,10 @@ pub(super) fn layout(
     let (broker_addrs, kafka_addrs) = broker_addrs.split_at(spec.brokers);
     let broker_addrs: BTreeMap<BrokerId, &String> =
         (1..).map(BrokerId::new).zip(broker_addrs).collect();
-    let kafka_addrs: BTreeMap<BrokerId, String> =
-        (1..).map(BrokerId::new).zip(kafka_addrs.iter().cloned()).collect();
+    let kafka_addrs: BTreeMap<BrokerId, String> = (1..)
+        .map(BrokerId::new)
+        .zip(kafka_addrs.iter().cloned())
+        .collect();
 
     let mut links = BTreeMap::new();
     if spec.fault_proxies {
