@@ -7,16 +7,12 @@ import time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from common import (check, done, fail, run, log, parse_args, phase, records, remaining,
-                    verify_exactly_once)
+from common import (check, done, fail, log, parse_args, phase, records, remaining,
+                    round_trip_summary, run, topic_args, verify_exactly_once)
 
 
 def main():
-    args = parse_args(__doc__, lambda p: (
-        p.add_argument("--topic", default="kafka-python-roundtrip"),
-        p.add_argument("--records", type=int, default=10000),
-        p.add_argument("--partitions", type=int, default=3),
-    ))
+    args = parse_args(__doc__, topic_args("kafka-python-roundtrip", 10000))
     servers = args.bootstrap.split(",")
 
     phase("create-topic")
@@ -67,15 +63,7 @@ def main():
             if consumer.position(tp) >= highs[tp]:
                 todo.discard(tp)
     consumer.close(autocommit=False)
-    checked = verify_exactly_once(acked, consumed)
-    check(checked == args.records, f"read {checked} records, produced {args.records}")
-    done({
-        "seed": args.seed,
-        "produced": len(recs),
-        "acknowledged": sum(len(v) for v in acked.values()),
-        "consumed": checked,
-        "partitions_used": len([p for p in consumed.values() if p]),
-    })
+    done(round_trip_summary(args, acked, consumed, verify_exactly_once(acked, consumed)))
 
 
 if __name__ == "__main__":

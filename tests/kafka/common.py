@@ -47,6 +47,16 @@ def parse_args(description, extra=None, timeout=90.0):
     return args
 
 
+def topic_args(topic, records, partitions=3):
+    """The `extra` of parse_args for a script writing `records` records to one topic:
+    --topic, --records, --partitions."""
+    def extra(parser):
+        parser.add_argument("--topic", default=topic)
+        parser.add_argument("--records", type=int, default=records)
+        parser.add_argument("--partitions", type=int, default=partitions)
+    return extra
+
+
 def _expired(seconds):
     log(f"FAIL {_state['script']}: timed out after {seconds:.0f}s in phase "
         f"'{_state['phase']}'")
@@ -188,6 +198,19 @@ def verify_exactly_once(acked, consumed):
               f"partition {partition}: records out of send order")
         total += len(got)
     return total
+
+
+def round_trip_summary(args, acked, consumed, checked, **more):
+    """The summary of a checked round trip of `args.records` records."""
+    check(checked == args.records, f"read {checked} records, produced {args.records}")
+    return {
+        "seed": args.seed,
+        "produced": args.records,
+        "acknowledged": sum(len(v) for v in acked.values()),
+        "consumed": checked,
+        "partitions_used": len([p for p in consumed.values() if p]),
+        **more,
+    }
 
 
 def _short(record):

@@ -4,15 +4,11 @@ back with `kcat -C -e` (exits at the end of every partition): each key once, off
 confluent-kafka read returns."""
 
 import ck
-from common import check, done, index_of, parse_args, phase, remaining, run, tool
+from common import check, done, index_of, parse_args, phase, remaining, run, tool, topic_args
 
 
 def main():
-    args = parse_args(__doc__, lambda p: (
-        p.add_argument("--topic", default="kcat-roundtrip"),
-        p.add_argument("--records", type=int, default=1000),
-        p.add_argument("--partitions", type=int, default=3),
-    ))
+    args = parse_args(__doc__, topic_args("kcat-roundtrip", 1000))
     phase("create-topic")
     ck.create_topic(args.bootstrap, args.topic, args.partitions, 3, 30)
 
