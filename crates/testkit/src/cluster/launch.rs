@@ -1,6 +1,8 @@
 //! Laying a cluster out: ports, fault proxies, and each process's command line.
 //!
-//! Ports are found by binding 127.0.0.1:0. The reservations are held until every proxy
+//! Each controller gets one port; each broker two: its gRPC `--listen` port and its
+//! Kafka listener's (`--kafka-listen 127.0.0.1:<port>`, which it advertises to Kafka
+//! clients as `127.0.0.1:<port>`). Ports are found by binding 127.0.0.1:0. The reservations are held until every proxy
 //! is bound (so no proxy takes a port meant for a server) and released just before the
 //! servers start; another program could still take one in that gap, which `start`
 //! detects (a server exits with "Address already in use") and retries.
@@ -25,6 +27,8 @@ const DEFAULT_LOG_FILTER: &str = "info,openraft=warn";
 pub(super) struct Layout {
     pub(super) controllers: BTreeMap<NodeId, Process>,
     pub(super) brokers: BTreeMap<BrokerId, Process>,
+    /// Each broker's Kafka listener address ("127.0.0.1:port").
+    pub(super) kafka_addrs: BTreeMap<BrokerId, String>,
     /// (follower, leader) → the proxy the follower reaches the leader through.
     pub(super) links: BTreeMap<(BrokerId, BrokerId), FaultProxy>,
 }
@@ -37,7 +41,7 @@ pub(super) fn layout(
     runtime: &Handle,
     dir: &Path,
 ) -> Result<Layout> {
-    let reserved = reserve_ports(spec.controllers + spec.brokers)?;
+    let reserved = reserve_ports(spec.controllers + 2 * spec.brokers)?;
     let addrs: Vec<String> = reserved
         .iter()
         .map(|l| {
@@ -47,8 +51,13 @@ pub(super) fn layout(
         })
         .collect::<Result<_>>()?;
     let (controller_addrs, broker_addrs) = addrs.split_at(spec.controllers);
+    let (broker_addrs, kafka_addrs) = broker_addrs.split_at(spec.brokers);
     let broker_addrs: BTreeMap<BrokerId, &String> =
         (1..).map(BrokerId::new).zip(broker_addrs).collect();
+    let kafka_addrs: BTreeMap<BrokerId, String> = (1..)
+        .map(BrokerId::new)
+        .zip(kafka_addrs.iter().cloned())
+        .collect();
 
     let mut links = BTreeMap::new();
     if spec.fault_proxies {
@@ -101,6 +110,8 @@ pub(super) fn layout(
         argv.extend(args(&[
             "--listen",
             listen,
+            "--kafka-listen",
+            &kafka_addrs[&id],
             "--controllers",
             &controller_addrs.join(","),
         ]));
@@ -124,6 +135,7 @@ pub(super) fn layout(
     Ok(Layout {
         controllers,
         brokers,
+        kafka_addrs,
         links,
     })
 }

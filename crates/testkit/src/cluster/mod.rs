@@ -1,6 +1,9 @@
 //! [`Cluster`]: controllers and brokers as real `rill` processes on 127.0.0.1, with the
 //! knobs tests turn (signals, restarts, link faults, power cuts).
 //!
+//! Each broker also listens for Kafka clients ([`Cluster::kafka_addr`],
+//! [`Cluster::kafka_bootstrap`]).
+//!
 //! Everything lives in one temporary directory: each node's data directory
 //! (`controller-N/`, `broker-N/`) and log (`controller-N.log`, `broker-N.log`, stderr of
 //! every run appended). The cluster owns a small tokio runtime for its fault proxies and
@@ -45,6 +48,8 @@ const ADDR_IN_USE: &str = "Address already in use";
 pub struct Cluster {
     controllers: BTreeMap<NodeId, Process>,
     brokers: BTreeMap<BrokerId, Process>,
+    /// Each broker's Kafka listener address ("127.0.0.1:port"), by broker id.
+    kafka_addrs: BTreeMap<BrokerId, String>,
     /// (follower, leader) → the proxy the follower reaches the leader through.
     links: BTreeMap<(BrokerId, BrokerId), FaultProxy>,
     /// `Some` until drop.
@@ -101,6 +106,7 @@ impl Cluster {
         let mut cluster = Cluster {
             controllers: layout.controllers,
             brokers: layout.brokers,
+            kafka_addrs: layout.kafka_addrs,
             links: layout.links,
             runtime: Some(runtime),
             dir: Some(dir),
@@ -161,6 +167,23 @@ impl Cluster {
     /// Every broker's address, by ascending id (a client's bootstrap list).
     pub fn broker_addrs(&self) -> Vec<String> {
         self.brokers.values().map(|p| p.addr().to_owned()).collect()
+    }
+
+    /// The address ("127.0.0.1:port") broker `id` serves the Kafka protocol on, as it
+    /// advertises it to Kafka clients; the same across restarts.
+    pub fn kafka_addr(&self, id: impl Into<BrokerId>) -> String {
+        let id = id.into();
+        self.kafka_addrs
+            .get(&id)
+            .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
+            .clone()
+    }
+
+    /// Every broker's Kafka address, by ascending id, comma-separated: a Kafka client's
+    /// `bootstrap.servers`.
+    pub fn kafka_bootstrap(&self) -> String {
+        let addrs: Vec<&str> = self.kafka_addrs.values().map(String::as_str).collect();
+        addrs.join(",")
     }
 
     /// Every controller's address, by ascending node id.
