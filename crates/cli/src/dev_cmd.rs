@@ -2,7 +2,8 @@
 //! default) started from this same executable, with its data under one folder.
 //!
 //! The first run picks the ports (from `--port-base`, 9093 by default: controllers first,
-//! then brokers) and writes them to `<data dir>/dev-ports`; later runs reuse them, since
+//! then brokers' gRPC listeners; Kafka listeners from `--kafka-port-base`, 9092, 9192,
+//! 9292, ... so the first broker is at Kafka's usual 9092) and writes them to `<data dir>/dev-ports`; later runs reuse them, since
 //! the controllers' addresses are part of the quorum's membership. Each process logs to
 //! `<data dir>/<name>.log`. The command shows progress while the cluster forms, waits
 //! until every broker is unfenced, prints the addresses, and on Ctrl-C or SIGTERM stops
@@ -35,6 +36,9 @@ pub struct DevArgs {
     /// First port on a first run: controllers take the next ports, then brokers.
     #[arg(long, default_value_t = 9093)]
     pub port_base: u16,
+    /// The first broker's Kafka port on a first run; broker N gets this + 100 × (N − 1).
+    #[arg(long, default_value_t = 9092)]
+    pub kafka_port_base: u16,
     /// How long to wait for the cluster to be ready.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
@@ -42,8 +46,33 @@ pub struct DevArgs {
 
 const PORTS_FILE: &str = "dev-ports";
 
-/// The ports of every process: controllers, then brokers.
-fn ports(args: &DevArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
+/// The ports of every process: controllers, brokers (gRPC), brokers (Kafka).
+type Ports = (Vec<u16>, Vec<u16>, Vec<u16>);
+
+fn check_free(ports: &[u16], flag: &str) -> anyhow::Result<()> {
+    for p in ports {
+        std::net::TcpListener::bind(("127.0.0.1", *p))
+            .with_context(|| format!("port {p} is taken; choose another {flag}"))?;
+    }
+    Ok(())
+}
+
+fn kafka_ports(args: &DevArgs) -> anyhow::Result<Vec<u16>> {
+    let ports = (0..args.brokers)
+        .map(|i| {
+            u16::try_from(usize::from(args.kafka_port_base) + 100 * i)
+                .context("--kafka-port-base leaves no room for the Kafka ports")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    check_free(&ports, "--kafka-port-base")?;
+    Ok(ports)
+}
+
+fn join(v: &[u16]) -> String {
+    v.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn ports(args: &DevArgs) -> anyhow::Result<Ports> {
     let file = args.data_dir.join(PORTS_FILE);
     if let Ok(text) = fs::read_to_string(&file) {
         let mut lines = text.lines();
@@ -54,7 +83,11 @@ fn ports(args: &DevArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
                 .map(|p| p.trim().parse().context("a port"))
                 .collect()
         };
-        let (c, b) = (parse(lines.next())?, parse(lines.next())?);
+        let (c, b, k) = (
+            parse(lines.next())?,
+            parse(lines.next())?,
+            parse(lines.next())?,
+        );
         if c.len() != args.controllers || b.len() != args.brokers {
             bail!(
                 "{} holds a cluster of {} controllers and {} brokers; use the same counts, or another --data-dir",
@@ -63,7 +96,18 @@ fn ports(args: &DevArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
                 b.len()
             );
         }
-        return Ok((c, b));
+        // A data folder from before the Kafka listener has no third line: pick them now.
+        let k = if k.is_empty() {
+            let k = kafka_ports(args)?;
+            fs::write(&file, format!("{}\n{}\n{}\n", join(&c), join(&b), join(&k)))?;
+            k
+        } else {
+            k
+        };
+        if k.len() != b.len() {
+            bail!("{} is damaged: one Kafka port per broker expected", file.display());
+        }
+        return Ok((c, b, k));
     }
     let n = args.controllers + args.brokers;
     let base = args.port_base;
@@ -72,15 +116,15 @@ fn ports(args: &DevArgs) -> anyhow::Result<(Vec<u16>, Vec<u16>)> {
             u16::try_from(usize::from(base) + i).context("--port-base leaves no room for the ports")
         })
         .collect::<anyhow::Result<_>>()?;
-    for p in &all {
-        std::net::TcpListener::bind(("127.0.0.1", *p))
-            .with_context(|| format!("port {p} is taken; choose another --port-base"))?;
+    check_free(&all, "--port-base")?;
+    let k = kafka_ports(args)?;
+    if let Some(p) = k.iter().find(|p| all.contains(p)) {
+        bail!("Kafka port {p} collides with a gRPC port; choose another --kafka-port-base");
     }
     let (c, b) = all.split_at(args.controllers);
-    let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     fs::create_dir_all(&args.data_dir)?;
-    fs::write(&file, format!("{}\n{}\n", join(c), join(b)))?;
-    Ok((c.to_vec(), b.to_vec()))
+    fs::write(&file, format!("{}\n{}\n{}\n", join(c), join(b), join(&k)))?;
+    Ok((c.to_vec(), b.to_vec(), k))
 }
 
 struct Proc {
@@ -142,7 +186,7 @@ impl DevArgs {
         if self.brokers == 0 {
             bail!("--brokers must be at least 1");
         }
-        let (cports, bports) = ports(&self)?;
+        let (cports, bports, kports) = ports(&self)?;
         let dir = fs::canonicalize(&self.data_dir)?;
         let exe = std::env::current_exe().context("finding the rill executable")?;
         let voters = cports
@@ -191,6 +235,8 @@ impl DevArgs {
                         dir.join(format!("broker-{id}")).display().to_string(),
                         "--listen".into(),
                         format!("127.0.0.1:{p}"),
+                        "--kafka-listen".into(),
+                        format!("127.0.0.1:{}", kports[i]),
                         "--controllers".into(),
                         controller_addrs.join(","),
                     ],
@@ -213,7 +259,23 @@ impl DevArgs {
             terminate(&mut controllers);
             return Err(e.context(format!("the logs are in {}", dir.display())));
         }
+        // The handlers are installed before "ready" is printed: a script that stops the
+        // cluster as soon as it reads that line must get the orderly stop, not a kill.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (mut term, mut interrupt) = {
+            let _guard = runtime.enter();
+            use tokio::signal::unix::{SignalKind, signal};
+            (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
+        };
+        let bootstrap = kports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
         println!("rill dev: the cluster is ready");
+        println!("  Kafka bootstrap:          {bootstrap}");
         println!("  admin (gRPC controllers): {}", controller_addrs.join(","));
         println!(
             "  data (gRPC brokers):      {}",
@@ -231,19 +293,14 @@ impl DevArgs {
             "       echo hello | rill produce events --bootstrap 127.0.0.1:{}",
             bports[0]
         );
+        println!("       kcat -b {bootstrap} -L");
         println!("  Ctrl-C stops every process");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         runtime.block_on(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {
                 _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
             }
-            anyhow::Ok(())
-        })?;
+        });
         println!("rill dev: stopping brokers (controlled shutdown), then controllers");
         terminate(&mut brokers);
         terminate(&mut controllers);
