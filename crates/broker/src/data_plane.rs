@@ -18,7 +18,8 @@ use bytes::{Bytes, BytesMut};
 use rill_types::{ErrorCode, LeaderEpoch, Offset};
 
 use crate::error::PartitionError;
-use crate::replica_manager::ReplicaManager;
+use crate::replica_manager::{ReplicaManager, log_config};
+use rill_storage::validate::{RecordCheckError, validate_records};
 
 /// Longest wait a fetch may ask for.
 pub const MAX_FETCH_WAIT: Duration = Duration::from_secs(30);
@@ -186,12 +187,24 @@ impl ReplicaManager {
         PartitionError,
     > {
         let partition = self.by_name(&input.topic, input.partition)?;
+        let compacted = log_config(&self.metadata.borrow().image, &input.topic)
+            .cleanup_policy
+            .compacts();
         let mut records = BytesMut::from(&input.records[..]);
         let part = partition.clone();
-        let (info, epoch) =
-            tokio::task::spawn_blocking(move || part.append_as_leader(&mut records, acks_all))
-                .await
-                .map_err(|e| PartitionError::new(ErrorCode::UnknownServerError, e.to_string()))??;
+        let (info, epoch) = tokio::task::spawn_blocking(move || {
+            validate_records(&records, compacted).map_err(|e| match e {
+                RecordCheckError::Corrupt { .. } => {
+                    PartitionError::new(ErrorCode::CorruptMessage, e.to_string())
+                }
+                RecordCheckError::InvalidRecord(m) => {
+                    PartitionError::new(ErrorCode::InvalidRecord, m)
+                }
+            })?;
+            part.append_as_leader(&mut records, acks_all)
+        })
+        .await
+        .map_err(|e| PartitionError::new(ErrorCode::UnknownServerError, e.to_string()))??;
         tracing::trace!(
             topic = %input.topic,
             partition = input.partition,

@@ -105,7 +105,10 @@ fn ports(args: &DevArgs) -> anyhow::Result<Ports> {
             k
         };
         if k.len() != b.len() {
-            bail!("{} is damaged: one Kafka port per broker expected", file.display());
+            bail!(
+                "{} is damaged: one Kafka port per broker expected",
+                file.display()
+            );
         }
         return Ok((c, b, k));
     }
@@ -267,7 +270,10 @@ impl DevArgs {
         let (mut term, mut interrupt) = {
             let _guard = runtime.enter();
             use tokio::signal::unix::{SignalKind, signal};
-            (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?)
+            (
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+            )
         };
         let bootstrap = kports
             .iter()

@@ -34,6 +34,7 @@ pub mod retention;
 mod scan;
 pub mod segment;
 pub mod testing;
+pub mod validate;
 
 pub use cleaner::CleanerStats;
 pub use clock::{Clock, ManualClock, SystemClock};
