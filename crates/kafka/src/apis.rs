@@ -68,6 +68,18 @@ macro_rules! apis {
                 _ => Err(KafkaError::UnknownApi(key as i16)),
             }
         }
+
+        /// Decodes the body of a request to a served API and drops it: the whole
+        /// decoding path of [`route`] without a broker (the fuzz target's entry).
+        pub fn decode_only(key: ApiKey, version: i16, mut body: Bytes) -> Result<(), KafkaError> {
+            match key {
+                $(ApiKey::$key => {
+                    let _: messages::$req = decode(&mut body, version, stringify!($key))?;
+                    Ok(())
+                })*
+                _ => Err(KafkaError::UnknownApi(key as i16)),
+            }
+        }
     };
     (@amin $min:literal) => { $min };
     (@amin $min:literal, $amin:literal) => { $amin };

@@ -105,6 +105,15 @@ pub fn encode_response<T: Encodable>(
     Ok(buf)
 }
 
+/// Decodes one frame body the way the server does — header, then the body of its API —
+/// without a broker. Never panics; the fuzz target drives it.
+pub fn decode_frame(frame: Bytes) -> Result<(), KafkaError> {
+    match parse(frame)? {
+        Parsed::Reply(_) => Ok(()),
+        Parsed::Request(r) => apis::decode_only(r.key, r.header.request_api_version, r.body),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +161,39 @@ mod tests {
                 .iter()
                 .any(|k| k.api_key == 18 && k.max_version == 4)
         );
+    }
+
+    proptest::proptest! {
+        /// Any bytes after a valid header of any served API at any served version give
+        /// an answer or an error, never a panic (the fuzz target explores further).
+        #[test]
+        fn random_bodies_never_panic(
+            api in 0usize..apis::APIS.len(),
+            version_pick in 0i16..100,
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+        ) {
+            let spec = apis::APIS[api];
+            let version = spec.min + version_pick % (spec.max - spec.min + 1);
+            let header = spec.key.request_header_version(version);
+            let mut frame = BytesMut::from(&request(spec.key as i16, version, header)[..]);
+            frame.extend_from_slice(&tail);
+            let _ = decode_frame(frame.freeze());
+        }
+    }
+
+    #[test]
+    fn huge_array_counts_do_not_allocate_by_the_count() {
+        // Metadata v1: header, then a topics array claiming i32::MAX entries.
+        let mut frame = BytesMut::from(&request(3, 1, 1)[..]);
+        frame.extend_from_slice(&i32::MAX.to_be_bytes());
+        assert!(decode_frame(frame.freeze()).is_err());
+        // Produce v3: no transactional id, acks, timeout, then i32::MAX topics.
+        let mut frame = BytesMut::from(&request(0, 3, 1)[..]);
+        frame.extend_from_slice(&(-1i16).to_be_bytes());
+        frame.extend_from_slice(&1i16.to_be_bytes());
+        frame.extend_from_slice(&1000i32.to_be_bytes());
+        frame.extend_from_slice(&i32::MAX.to_be_bytes());
+        assert!(decode_frame(frame.freeze()).is_err());
     }
 
     #[test]
