@@ -286,3 +286,82 @@ impl Reader<'_> {
         self.take().map(i64::from_be_bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::RealDisk;
+    use crate::producer_state::{MAX_PRODUCERS, ProducerBatch};
+
+    fn table(producers: i64) -> ProducerStateTable {
+        let mut t = ProducerStateTable::new(MAX_PRODUCERS, i64::MAX);
+        for id in 0..producers {
+            for seq in 0..7 {
+                let meta = BatchMetadata {
+                    first_seq: seq,
+                    last_seq: seq,
+                    first_offset: Offset::new(id * 10 + i64::from(seq)),
+                    last_offset: Offset::new(id * 10 + i64::from(seq)),
+                    max_timestamp: 1_000 + id,
+                };
+                let batch = ProducerBatch {
+                    producer_id: ProducerId::new(id),
+                    epoch: 2,
+                    meta,
+                };
+                t.update(&batch, 1_000 + id);
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn round_trips_and_keeps_the_newest_two() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snapshots = ProducerSnapshots::list(dir.path()).unwrap();
+        let t = table(3);
+        for offset in [10, 20, 30] {
+            snapshots.write(&RealDisk, Offset::new(offset), &t).unwrap();
+        }
+        let listed = ProducerSnapshots::list(dir.path()).unwrap();
+        let offsets: Vec<_> = listed.offsets().map(Offset::get).collect();
+        assert_eq!(offsets, [20, 30]);
+        let mut read = ProducerStateTable::new(MAX_PRODUCERS, i64::MAX);
+        listed.read(Offset::new(30), &mut read).unwrap().unwrap();
+        assert_eq!(read, t);
+        assert!(
+            !dir.path()
+                .join("00000000000000000030.snapshot.tmp")
+                .exists()
+        );
+    }
+
+    #[test]
+    fn every_torn_or_flipped_snapshot_is_refused_without_a_panic() {
+        let t = table(2);
+        let bytes = encode(Offset::new(5), &t);
+        let mut read = ProducerStateTable::new(MAX_PRODUCERS, i64::MAX);
+        decode(&bytes, Offset::new(5), &mut read).unwrap();
+        assert!(decode(&bytes, Offset::new(6), &mut read).is_err());
+        for cut in 0..bytes.len() {
+            assert!(
+                decode(&bytes[..cut], Offset::new(5), &mut read).is_err(),
+                "cut {cut}"
+            );
+        }
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assert!(
+                decode(&bad, Offset::new(5), &mut read).is_err(),
+                "flip {at}"
+            );
+        }
+        // A huge count with a valid CRC but no entries behind it.
+        let mut lying = encode(Offset::new(5), &ProducerStateTable::new(1, 1));
+        lying[14..18].copy_from_slice(&u32::MAX.to_be_bytes());
+        let crc = crc32c::crc32c(&lying[6..]);
+        lying[2..6].copy_from_slice(&crc.to_be_bytes());
+        assert!(decode(&lying, Offset::new(5), &mut read).is_err());
+    }
+}

@@ -373,3 +373,229 @@ impl ProducerStateTable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: ProducerId = ProducerId::new(7);
+
+    /// Producer `P`'s batch of `count` records from sequence `seq` at `offset`.
+    fn batch(epoch: i16, seq: i32, count: i32, offset: i64) -> ProducerBatch {
+        ProducerBatch {
+            producer_id: P,
+            epoch,
+            meta: BatchMetadata {
+                first_seq: seq,
+                last_seq: increment_sequence(seq, count - 1),
+                first_offset: Offset::new(offset),
+                last_offset: Offset::new(offset + i64::from(count) - 1),
+                max_timestamp: offset,
+            },
+        }
+    }
+
+    fn table() -> ProducerStateTable {
+        ProducerStateTable::new(MAX_PRODUCERS, 1_000)
+    }
+
+    fn check(table: &ProducerStateTable, b: ProducerBatch) -> Result<Verdict> {
+        table.check(&[Some(b)])
+    }
+
+    /// `n` batches of 2 records each (sequences 0-1, 2-3, ...) at offsets 100, 102, ...
+    fn with_batches(n: i32) -> (ProducerStateTable, Vec<ProducerBatch>) {
+        let mut t = table();
+        let batches: Vec<_> = (0..n)
+            .map(|i| batch(0, 2 * i, 2, 100 + 2 * i64::from(i)))
+            .collect();
+        for b in &batches {
+            assert_eq!(check(&t, *b).unwrap(), Verdict::Append);
+            t.update(b, 0);
+        }
+        (t, batches)
+    }
+
+    #[test]
+    fn a_retry_of_each_of_the_last_five_batches_gets_its_original_offsets() {
+        let (t, batches) = with_batches(8);
+        for original in &batches[3..] {
+            // The retry's own offsets (where it would go) do not matter.
+            let retry = ProducerBatch {
+                meta: BatchMetadata {
+                    first_offset: Offset::new(999),
+                    last_offset: Offset::new(1000),
+                    ..original.meta
+                },
+                ..*original
+            };
+            assert_eq!(
+                check(&t, retry).unwrap(),
+                Verdict::Duplicate {
+                    first_offset: original.meta.first_offset,
+                    last_offset: original.meta.last_offset,
+                    max_timestamp: original.meta.max_timestamp,
+                }
+            );
+        }
+        // The sixth-newest is forgotten: it is out of sequence now.
+        let err = check(&t, batches[2]).unwrap_err();
+        assert!(
+            matches!(err, StorageError::OutOfOrderSequence { .. }),
+            "{err}"
+        );
+        assert_eq!(t.get(P).unwrap().batches.len(), CACHED_BATCHES);
+    }
+
+    #[test]
+    fn a_gap_is_out_of_order_and_the_next_sequence_is_accepted() {
+        let (t, _) = with_batches(2); // sequences 0..=3
+        let err = check(&t, batch(0, 5, 1, 200)).unwrap_err();
+        assert!(
+            err.to_string().contains("expected sequence 4, got 5"),
+            "{err}"
+        );
+        // A batch overlapping a cached one without matching it is no duplicate either.
+        assert!(check(&t, batch(0, 2, 1, 200)).is_err());
+        assert_eq!(check(&t, batch(0, 4, 3, 200)).unwrap(), Verdict::Append);
+    }
+
+    #[test]
+    fn an_older_epoch_is_fenced_and_a_newer_one_must_start_at_zero() {
+        let mut t = table();
+        t.update(&batch(3, 0, 2, 0), 0);
+        let err = check(&t, batch(2, 2, 1, 2)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StorageError::InvalidProducerEpoch {
+                    epoch: 2,
+                    current: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // A retry from the older epoch is fenced too, not answered as a duplicate.
+        assert!(check(&t, batch(2, 0, 2, 2)).is_err());
+        let err = check(&t, batch(4, 2, 1, 2)).unwrap_err();
+        assert!(
+            matches!(err, StorageError::OutOfOrderSequence { epoch: 4, .. }),
+            "{err}"
+        );
+        assert_eq!(check(&t, batch(4, 0, 1, 2)).unwrap(), Verdict::Append);
+        t.update(&batch(4, 0, 1, 2), 0);
+        // The new epoch replaced the old epoch's batches.
+        assert_eq!(t.get(P).unwrap().batches.len(), 1);
+        assert!(matches!(
+            check(&t, batch(3, 2, 1, 3)),
+            Err(StorageError::InvalidProducerEpoch { current: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn an_unknown_producer_is_accepted_at_any_sequence() {
+        let t = table();
+        assert_eq!(check(&t, batch(5, 12_345, 3, 0)).unwrap(), Verdict::Append);
+        // So is a batch without a producer id, whatever the state.
+        assert_eq!(t.check(&[None, None]).unwrap(), Verdict::Append);
+    }
+
+    #[test]
+    fn sequences_wrap_from_max_to_zero() {
+        assert_eq!(increment_sequence(i32::MAX, 1), 0);
+        assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
+        assert_eq!(increment_sequence(5, 0), 5);
+        let mut t = table();
+        t.update(&batch(0, i32::MAX - 1, 2, 0), 0); // last sequence i32::MAX
+        assert_eq!(check(&t, batch(0, 0, 1, 2)).unwrap(), Verdict::Append);
+        assert!(check(&t, batch(0, 1, 1, 2)).is_err());
+        // A batch spanning the wrap: MAX, 0, 1; the next starts at 2.
+        let spanning = batch(0, i32::MAX, 3, 2);
+        assert_eq!(spanning.meta.last_seq, 1);
+        let mut t = table();
+        t.update(&batch(0, i32::MAX - 1, 1, 0), 0);
+        assert_eq!(check(&t, spanning).unwrap(), Verdict::Append);
+        t.update(&spanning, 0);
+        assert_eq!(check(&t, batch(0, 2, 1, 5)).unwrap(), Verdict::Append);
+        assert!(matches!(
+            check(&t, spanning).unwrap(),
+            Verdict::Duplicate { .. }
+        ));
+    }
+
+    #[test]
+    fn one_request_is_checked_in_order_and_all_new_or_all_duplicates() {
+        let (t, batches) = with_batches(3); // sequences 0..=5 at offsets 100..=105
+        // Two new batches in order pass; the second is checked against the first.
+        let next = [Some(batch(0, 6, 1, 106)), None, Some(batch(0, 7, 2, 107))];
+        assert_eq!(t.check(&next).unwrap(), Verdict::Append);
+        let gap = [Some(batch(0, 6, 1, 106)), Some(batch(0, 8, 1, 107))];
+        assert!(t.check(&gap).is_err());
+        // Two retries: the answer spans both originals.
+        let retries = [Some(batches[1]), Some(batches[2])];
+        assert_eq!(
+            t.check(&retries).unwrap(),
+            Verdict::Duplicate {
+                first_offset: Offset::new(102),
+                last_offset: Offset::new(105),
+                max_timestamp: 104,
+            }
+        );
+        // A retry with a new batch, or with a batch without producer id, is refused
+        // whole; so is one batch sent twice in one request.
+        for mixed in [
+            vec![Some(batches[2]), Some(batch(0, 6, 1, 106))],
+            vec![Some(batches[2]), None],
+            vec![Some(batch(0, 6, 1, 106)), Some(batch(0, 6, 1, 107))],
+        ] {
+            let err = t.check(&mixed).unwrap_err();
+            assert!(err.to_string().contains("retry them alone"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_least_recently_appended_producers_are_evicted_beyond_the_bound() {
+        let mut t = ProducerStateTable::new(3, i64::MAX);
+        let of = |id: i64| ProducerBatch {
+            producer_id: ProducerId::new(id),
+            ..batch(0, 0, 1, id)
+        };
+        for (id, at) in [(1, 10), (2, 20), (3, 30)] {
+            t.update(&of(id), at);
+        }
+        t.update(&of(1), 40); // producer 1 is now the most recent
+        t.update(&of(4), 50);
+        assert_eq!(t.len(), 3);
+        assert!(t.get(ProducerId::new(2)).is_none(), "the oldest goes");
+        for id in [1, 3, 4] {
+            assert!(t.get(ProducerId::new(id)).is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn idle_producers_expire_by_the_injected_time() {
+        let mut t = table(); // expiry 1,000 ms
+        t.update(&batch(0, 0, 1, 0), 5_000);
+        assert_eq!(t.expire(5_999), 0);
+        assert!(check(&t, batch(0, 9, 1, 1)).is_err());
+        assert_eq!(t.expire(6_000), 1);
+        assert!(t.is_empty());
+        // Forgotten: any sequence goes.
+        assert_eq!(check(&t, batch(0, 9, 1, 1)).unwrap(), Verdict::Append);
+    }
+
+    #[test]
+    fn restore_keeps_the_bounds() {
+        let mut t = ProducerStateTable::new(1, i64::MAX);
+        let (full, _) = with_batches(5);
+        let mut entry = full.get(P).unwrap().clone();
+        entry.batches.extend(entry.batches.clone());
+        t.restore(P, entry);
+        assert_eq!(t.get(P).unwrap().batches.len(), CACHED_BATCHES);
+        let mut empty = t.get(P).unwrap().clone();
+        empty.batches.clear();
+        t.restore(ProducerId::new(8), empty);
+        assert_eq!(t.len(), 1);
+    }
+}
