@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rill_storage::batch::BatchHeader;
 use rill_storage::testing::{batch_of_size, idempotent_batch};
 use rill_storage::{AppendInfo, Clock as _, Log, LogConfig, ManualClock, StorageError};
@@ -62,13 +61,23 @@ fn assert_dedups(log: &mut Log, sent: &[(Vec<u8>, Offset)]) {
 }
 
 fn snapshot_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "snapshot"))
-        .collect();
-    files.sort();
-    files
+    common::files_with_extension(dir, "snapshot")
+}
+
+/// What [`produce`] returns: each batch as sent and its first offset.
+type Sent = Vec<(Vec<u8>, Offset)>;
+
+/// A log in a new directory with `n` batches of producer 1 (see [`produce`]).
+fn log_with(n: i32) -> (tempfile::TempDir, Log, Sent) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = reopen(dir.path());
+    let sent = produce(&mut log, n);
+    (dir, log, sent)
+}
+
+/// Opens the log in `dir` with [`config`] (time does not matter to these tests).
+fn reopen(dir: &Path) -> Log {
+    common::open(dir, &config(), &Arc::new(ManualClock::new(1_000)))
 }
 
 #[test]
@@ -115,18 +124,14 @@ fn a_follower_knows_every_producer_when_it_leads() {
 
 #[test]
 fn a_retry_dedups_after_a_crash_and_after_a_clean_close() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000));
-    let config = config();
-    let mut log = common::open(dir.path(), &config, &clock);
-    let sent = produce(&mut log, 30); // several rolls, so snapshots plus replay
+    let (dir, log, sent) = log_with(30); // several rolls: snapshots, replay
     assert!(log.segment_count() > 2);
     assert!(!snapshot_files(dir.path()).is_empty());
     drop(log); // a process crash: no clean close, no snapshot at the end
-    let mut log = common::open(dir.path(), &config, &clock);
+    let mut log = reopen(dir.path());
     assert_dedups(&mut log, &sent);
     log.close().unwrap();
-    let mut log = common::open(dir.path(), &config, &clock);
+    let mut log = reopen(dir.path());
     assert_dedups(&mut log, &sent);
     assert!(snapshot_files(dir.path()).len() <= 2);
 }
@@ -134,11 +139,7 @@ fn a_retry_dedups_after_a_crash_and_after_a_clean_close() {
 #[test]
 fn a_torn_or_damaged_snapshot_is_ignored_and_the_state_rebuilt_from_the_log() {
     for damage in ["cut", "flip", "empty"] {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(1_000));
-        let config = config();
-        let mut log = common::open(dir.path(), &config, &clock);
-        let sent = produce(&mut log, 30);
+        let (dir, log, sent) = log_with(30);
         log.close().unwrap();
         // Damage every snapshot, so the state must come from the log alone.
         for file in snapshot_files(dir.path()) {
@@ -156,7 +157,7 @@ fn a_torn_or_damaged_snapshot_is_ignored_and_the_state_rebuilt_from_the_log() {
             b"junk",
         )
         .unwrap();
-        let mut log = common::open(dir.path(), &config, &clock);
+        let mut log = reopen(dir.path());
         assert!(snapshot_files(dir.path()).is_empty(), "{damage}: removed");
         assert_dedups(&mut log, &sent);
     }
@@ -164,11 +165,7 @@ fn a_torn_or_damaged_snapshot_is_ignored_and_the_state_rebuilt_from_the_log() {
 
 #[test]
 fn truncation_takes_the_producer_state_back_with_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000));
-    let config = config();
-    let mut log = common::open(dir.path(), &config, &clock);
-    let sent = produce(&mut log, 30);
+    let (dir, mut log, sent) = log_with(30);
     // Cut the last 10 batches (into older segments than the newest snapshots).
     let cut = sent[20].1;
     assert_eq!(log.truncate_to(cut).unwrap(), cut);
@@ -182,17 +179,13 @@ fn truncation_takes_the_producer_state_back_with_the_log() {
         Err(StorageError::OutOfOrderSequence { .. })
     ));
     drop(log);
-    let mut log = common::open(dir.path(), &config, &clock);
+    let mut log = reopen(dir.path());
     assert_dedups(&mut log, &sent[..21]);
 }
 
 #[test]
 fn the_log_start_moving_keeps_the_producers() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000));
-    let config = config();
-    let mut log = common::open(dir.path(), &config, &clock);
-    produce(&mut log, 30);
+    let (dir, mut log, _) = log_with(30);
     // Producer 2 appends once, early; then everything up to the last batch goes.
     let other = idempotent_batch(2, 0, 0, 1, 1_000);
     let other_at = send(&mut log, &other).unwrap().first_offset;
@@ -200,15 +193,15 @@ fn the_log_start_moving_keeps_the_producers() {
     let start = last.1;
     log.delete_records(start).unwrap();
     assert_eq!(log.log_start_offset(), start);
-    for reopen in [false, true] {
-        if reopen {
+    for reopened in [false, true] {
+        if reopened {
             drop(log);
-            log = common::open(dir.path(), &config, &clock);
+            log = reopen(dir.path());
         }
         // The producers whose batches went are still known: a retry dedups (answering
         // with offsets now below the log start), the next sequence goes on.
         let info = send(&mut log, &other).unwrap();
-        assert!(info.duplicate, "reopen {reopen}");
+        assert!(info.duplicate, "reopened {reopened}");
         assert_eq!(info.first_offset, other_at);
         let retry = send(&mut log, &last.0).unwrap();
         assert!(retry.duplicate && retry.first_offset == last.1);
@@ -234,7 +227,8 @@ fn idle_producers_expire_by_the_log_clock() {
     let sent = produce(&mut log, 3);
     clock.advance(59_999);
     assert!(send(&mut log, &sent[2].0).unwrap().duplicate);
-    clock.advance(60_000);
+    // A retry is no append: the idle time still counts from the last one.
+    clock.advance(1);
     // Forgotten: the retry is appended again (Kafka's behaviour once state is gone).
     let info = send(&mut log, &sent[2].0).unwrap();
     assert!(!info.duplicate);
@@ -349,6 +343,38 @@ fn predict(log: &[Stored], producer: i64, epoch: i16, first: i32, last: i32) -> 
     }
 }
 
+/// What the log must answer to a request of `batches` from `producer`: each batch is
+/// predicted against the log as the earlier ones of the request leave it; the request is
+/// all new, all retries (answered with the originals' span), or refused whole.
+fn predict_request(log: &[Stored], producer: i64, batches: &[Vec<u8>]) -> Outcome {
+    let mut log = log.to_vec();
+    let mut end = log.last().map_or(Offset::ZERO, |s| s.last.next());
+    let mut originals = Vec::new();
+    for batch in batches {
+        let (epoch, first, last) = sequences(batch);
+        match predict(&log, producer, epoch, first, last) {
+            Outcome::Append => {
+                let last_offset = Offset::new(end.get() + i64::from(last - first));
+                log.push(Stored {
+                    base: end,
+                    last: last_offset,
+                    producer: Some((producer, epoch, first, last)),
+                });
+                end = last_offset.next();
+            }
+            Outcome::Duplicate(base, last_offset) => originals.push((base, last_offset)),
+            refused => return refused,
+        }
+    }
+    match (originals.first(), originals.last()) {
+        (None, _) => Outcome::Append,
+        (Some(first), Some(last)) if originals.len() == batches.len() => {
+            Outcome::Duplicate(first.0, last.1)
+        }
+        _ => Outcome::OutOfOrder,
+    }
+}
+
 fn outcome(result: &Result<AppendInfo, StorageError>) -> Result<Outcome, TestCaseError> {
     match result {
         Ok(info) if info.duplicate => Ok(Outcome::Duplicate(info.first_offset, info.last_offset)),
@@ -423,7 +449,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Larger segments than the scenarios': truncation and crash recovery fsync every
     // segment, and this test does both often.
     let config = common::small_config();
-    let mut log = common::open(dir.path(), &config, &clock);
+    let mut log = reopen(dir.path());
     let mut model: Vec<Stored> = Vec::new();
     let mut clients: [Client; 3] = Default::default();
 
@@ -449,19 +475,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     seq += i32::from(records);
                     request.push(batch);
                 }
-                let expected = predict(
-                    &model,
-                    id,
-                    client.epoch,
-                    client.next_seq,
-                    client.next_seq + i32::from(records) - 1,
-                );
-                // The first batch decides: the others follow it in sequence (a retry
-                // mixed with new batches is refused whole).
-                let expected = match expected {
-                    Outcome::Duplicate(..) if batches > 1 => Outcome::OutOfOrder,
-                    other => other,
-                };
+                let expected = predict_request(&model, id, &request);
                 if append_checked(&mut log, &mut model, &request, &expected)? {
                     client.next_seq = seq;
                     client.sent.extend(request);
@@ -472,8 +486,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let Some(batch) = client.sent.iter().rev().nth(usize::from(back)).cloned() else {
                     continue;
                 };
-                let (epoch, first, last) = sequences(&batch);
-                let expected = predict(&model, i64::from(producer), epoch, first, last);
+                let expected =
+                    predict_request(&model, i64::from(producer), std::slice::from_ref(&batch));
                 if let Outcome::Duplicate(base, last_offset) = expected {
                     // The original is still in the log at exactly those offsets.
                     let original = model.iter().find(|s| s.base == base);
@@ -490,11 +504,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let batch = batch_of_size(2, 10, clock.now_ms());
                 append_checked(&mut log, &mut model, &[batch], &Outcome::Append)?;
             }
-            Op::Roll => log.roll().map_err(fail)?,
+            Op::Roll => log.roll().map_err(common::fail)?,
             Op::Truncate { pick } => {
                 let end = log.log_end_offset().get();
                 let to = Offset::new(i64::from(pick) % (end + 1));
-                let new_end = log.truncate_to(to).map_err(fail)?;
+                let new_end = log.truncate_to(to).map_err(common::fail)?;
                 model.retain(|s| s.last < to);
                 let model_end = model.last().map_or(Offset::ZERO, |s| s.last.next());
                 prop_assert_eq!(new_end, model_end);
@@ -513,27 +527,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Reopen { clean } => {
-                if clean {
-                    log.close().map_err(fail)?;
-                } else {
-                    drop(log); // a process crash: the page cache keeps what was written
-                }
-                log = common::open(dir.path(), &config, &clock);
+                log = common::reopen(log, clean, dir.path(), &config, &clock)?;
             }
         }
         clock.advance(10);
-        prop_assert!(
-            fs::read_dir(dir.path())
-                .unwrap()
-                .filter(|e| e
-                    .as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "snapshot"))
-                .count()
-                <= 2
-        );
+        prop_assert!(snapshot_files(dir.path()).len() <= 2);
     }
 
     // No batch was ever stored twice: every (producer, epoch, sequence) is in the log once.
@@ -553,26 +551,14 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn fail(e: StorageError) -> TestCaseError {
-    TestCaseError::fail(e.to_string())
-}
-
 #[test]
 fn retries_always_get_their_original_offsets() {
-    let seed = common::seed("retries_always_get_their_original_offsets");
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases: 64,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let result = runner.run(&proptest::collection::vec(op(), 1..150), run);
-    if let Err(e) = result {
-        panic!("seed {seed}: {e}");
-    }
+    common::run_seeded(
+        "retries_always_get_their_original_offsets",
+        64,
+        proptest::collection::vec(op(), 1..150),
+        run,
+    );
     let [duplicates, appends, refusals] = SEEN.each_ref().map(|n| n.load(Ordering::Relaxed));
     eprintln!("{duplicates} duplicates, {appends} appends, {refusals} refusals");
     assert!(
