@@ -56,6 +56,8 @@ impl PartitionError {
             S::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
             S::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             S::InvalidConfig { .. } | S::InvalidOffset { .. } => ErrorCode::InvalidRequest,
+            S::OutOfOrderSequence { .. } => ErrorCode::OutOfOrderSequenceNumber,
+            S::InvalidProducerEpoch { .. } => ErrorCode::InvalidProducerEpoch,
             _ => ErrorCode::KafkaStorageError,
         };
         Self::new(code, e.to_string())

@@ -331,7 +331,8 @@ impl Partition {
 
     /// Appends a producer's batches as the leader. With `acks_all`, refuses when the ISR
     /// is below `min.insync.replicas`. Returns what was appended and the epoch it was
-    /// stamped with. Blocking.
+    /// stamped with; a retry of an idempotent producer's batches returns the originals'
+    /// offsets (`info.duplicate`) and leaves the replica's state as it was. Blocking.
     pub fn append_as_leader(
         &self,
         records: &mut [u8],
@@ -360,6 +361,17 @@ impl Partition {
         let info = log
             .append_as_leader(records, epoch)
             .map_err(|e| PartitionError::from_storage(&e))?;
+        if info.duplicate {
+            // A retry of batches appended before: the log did not change, so neither do
+            // the log end, the epochs or the high watermark (the originals may lie far
+            // below the log end, or be from an older epoch). They are acknowledged again:
+            // make them as durable as the first acknowledgement did.
+            if log.policy_flush_due() {
+                log.flush_up_to(info.last_offset.next())
+                    .map_err(|e| PartitionError::from_storage(&e))?;
+            }
+            return Ok((info, epoch));
+        }
         {
             let mut s = self.state();
             s.log_end = info.last_offset.next();

@@ -131,8 +131,9 @@ impl BatchHeader {
     }
 
     /// Checks everything a produced batch must satisfy before it is appended: whole, CRC
-    /// valid, known compression, and a record count that matches the offset span with at
-    /// least one record (a producer's batch has no offset gaps).
+    /// valid, known compression, a record count that matches the offset span with at
+    /// least one record (a producer's batch has no offset gaps), and with a producer id a
+    /// producer epoch and base sequence of at least 0.
     pub fn validate_produced(&self, batch: &[u8]) -> Result<(), String> {
         if batch.len() != self.total_size() {
             return Err(format!(
@@ -151,6 +152,13 @@ impl BatchHeader {
             return Err(format!(
                 "record count {} and last offset delta {} describe no records",
                 self.record_count, self.last_offset_delta
+            ));
+        }
+        if self.producer_id.is_some() && (self.producer_epoch < 0 || self.base_sequence < 0) {
+            return Err(format!(
+                "producer {} sends epoch {} and base sequence {}: an idempotent batch needs both \
+                 at least 0",
+                self.producer_id, self.producer_epoch, self.base_sequence
             ));
         }
         if i64::from(self.record_count) != i64::from(self.last_offset_delta) + 1 {

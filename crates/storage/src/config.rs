@@ -216,6 +216,10 @@ log_config! {
     /// CreateTime (keep the producer's timestamps) or LogAppendTime (stamp append time).
     message_timestamp_type: TimestampType = "message.timestamp.type", "string",
         default "CreateTime", bounds "CreateTime, LogAppendTime" => any;
+    /// Forget an idempotent producer's state (its epoch and last batches, which retries
+    /// are deduplicated against) when it has not appended for this long (ms).
+    producer_id_expiration_ms: i64 = "producer.id.expiration.ms", "int", default "86400000",
+        bounds "[1, 2147483647]" => within(1, i64::from(i32::MAX));
     /// Memory for the cleaner's key map, in bytes (keys and their offsets).
     cleaner_dedupe_buffer_bytes: i64 = "log.cleaner.dedupe.buffer.size", "long",
         default "134217728", bounds "[1024, ...]" => within(1024, i64::MAX);
@@ -253,12 +257,13 @@ mod tests {
         assert_eq!(c.cleanup_policy, CleanupPolicy::Delete);
         assert_eq!(c.message_timestamp_type, TimestampType::CreateTime);
         assert_eq!(c.flush_messages, i64::MAX);
+        assert_eq!(c.producer_id_expiration_ms, 86_400_000);
     }
 
     #[test]
     fn every_declared_key_round_trips_its_default() {
         let c = LogConfig::default();
-        assert_eq!(LogConfig::KEYS.len(), 15);
+        assert_eq!(LogConfig::KEYS.len(), 16);
         for key in LogConfig::KEYS {
             let mut other = c.clone();
             other.set(key.name, key.default).unwrap();

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use rill_types::Offset;
+use rill_types::{Offset, ProducerId};
 
 /// Everything that can go wrong in the storage crate.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,33 @@ pub enum StorageError {
         base: Offset,
         /// The log end offset.
         log_end: Offset,
+    },
+
+    /// An idempotent producer's batch does not follow its previous one: a sequence gap,
+    /// a new producer epoch not starting at sequence 0, or a request mixing retried and
+    /// new batches. Nothing of the request is appended (Kafka's
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER).
+    #[error("out-of-order sequence from producer {producer_id} (epoch {epoch}): {reason}")]
+    OutOfOrderSequence {
+        /// The producer.
+        producer_id: ProducerId,
+        /// The batch's producer epoch.
+        epoch: i16,
+        /// What was expected.
+        reason: String,
+    },
+
+    /// An idempotent producer's batch carries an epoch older than the producer's current
+    /// one: a newer instance fenced it. Nothing of the request is appended (Kafka's
+    /// INVALID_PRODUCER_EPOCH).
+    #[error("producer {producer_id} epoch {epoch} is older than its current epoch {current}")]
+    InvalidProducerEpoch {
+        /// The producer.
+        producer_id: ProducerId,
+        /// The batch's producer epoch.
+        epoch: i16,
+        /// The epoch the partition knows.
+        current: i16,
     },
 
     /// A read below the log start offset or above the log end offset.

@@ -29,6 +29,8 @@ mod error;
 mod index;
 pub mod leader_epoch_cache;
 mod log;
+pub mod producer_snapshot;
+pub mod producer_state;
 mod records;
 pub mod retention;
 mod scan;
@@ -45,3 +47,4 @@ pub use log::{
     AppendInfo, CLEAN_SHUTDOWN_FILE, LOG_START_FILE, Log, LogReader, RECOVERY_POINT_FILE,
     ReadResult, RetentionOutcome,
 };
+pub use producer_state::ProducerStateTable;

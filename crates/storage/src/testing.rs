@@ -83,3 +83,21 @@ pub fn decode_all(bytes: &[u8]) -> Vec<DecodedRecord> {
     }
     out
 }
+
+/// One batch of `count` records (10-byte values) from idempotent producer `producer_id`
+/// at `epoch`, its first record at sequence `base_sequence`, timestamps from `timestamp`.
+pub fn idempotent_batch(
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    count: usize,
+    timestamp: i64,
+) -> Vec<u8> {
+    let mut batch = batch_of_size(count, 10, timestamp);
+    // The producer fields are covered by the CRC: set them, then recompute it.
+    batch[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    batch[51..53].copy_from_slice(&epoch.to_be_bytes());
+    batch[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    crate::batch::recompute_crc(&mut batch);
+    batch
+}

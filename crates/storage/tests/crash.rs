@@ -27,13 +27,7 @@ fn crashed_log(dir: &Path, batches: usize) -> Vec<(Offset, Vec<u8>)> {
 }
 
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    files
+    common::files_with_extension(dir, "log")
 }
 
 fn copy_dir(from: &Path, to: &Path) {

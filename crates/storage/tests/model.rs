@@ -10,7 +10,6 @@ mod common;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rill_storage::{Clock as _, Log, ManualClock, StorageError};
 use rill_types::Offset;
 
@@ -100,7 +99,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let upper = model.offset(upper_pick);
                 let got = log
                     .read(start, usize::from(max_bytes), upper)
-                    .map_err(fail)?;
+                    .map_err(common::fail)?;
                 let got = common::batches(&got.records);
                 let expected: Vec<_> = model
                     .from(start)
@@ -133,7 +132,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Truncate { pick } => {
                 let to = model.offset(pick);
-                let new_end = log.truncate_to(to).map_err(fail)?;
+                let new_end = log.truncate_to(to).map_err(common::fail)?;
                 if to < model.log_end {
                     let cut = model.batches.iter().position(|(_, last, _)| *last >= to);
                     if let Some(cut) = cut {
@@ -145,7 +144,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::DeleteRecords { pick } => {
                 let to = model.offset(pick);
-                log.delete_records(to).map_err(fail)?;
+                log.delete_records(to).map_err(common::fail)?;
                 model.log_start = model.log_start.max(to);
                 let below = model.log_start.get() - 1;
                 if below >= 0 {
@@ -156,15 +155,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     prop_assert!(out_of_range, "{}", err);
                 }
             }
-            Op::Roll => log.roll().map_err(fail)?,
-            Op::Flush => log.flush().map_err(fail)?,
+            Op::Roll => log.roll().map_err(common::fail)?,
+            Op::Flush => log.flush().map_err(common::fail)?,
             Op::Reopen { clean } => {
-                if clean {
-                    log.close().map_err(fail)?;
-                } else {
-                    drop(log); // a process crash: the page cache keeps what was written
-                }
-                log = common::open(dir.path(), &config, &clock);
+                log = common::reopen(log, clean, dir.path(), &config, &clock)?;
             }
         }
         clock.advance(10);
@@ -183,24 +177,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn fail(e: StorageError) -> TestCaseError {
-    TestCaseError::fail(e.to_string())
-}
-
 #[test]
 fn log_matches_model() {
-    let seed = common::seed("log_matches_model");
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases: 64,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let result = runner.run(&proptest::collection::vec(op(), 1..120), run);
-    if let Err(e) = result {
-        panic!("seed {seed}: {e}");
-    }
+    common::run_seeded(
+        "log_matches_model",
+        64,
+        proptest::collection::vec(op(), 1..120),
+        run,
+    );
 }

@@ -79,6 +79,11 @@ error_codes! {
     NotController = 41, "NOT_CONTROLLER";
     /// The request is malformed.
     InvalidRequest = 42, "INVALID_REQUEST";
+    /// An idempotent producer's batch does not follow its last one (a gap, or a new
+    /// producer epoch not starting at sequence 0).
+    OutOfOrderSequenceNumber = 45, "OUT_OF_ORDER_SEQUENCE_NUMBER";
+    /// An idempotent producer's epoch is older than the partition knows (it was fenced).
+    InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH";
     /// The log of the partition failed (a disk error).
     KafkaStorageError = 56, "KAFKA_STORAGE_ERROR";
     /// The caller's leader epoch is older than the partition's.

@@ -1,5 +1,6 @@
 //! Appending: as the leader (the log assigns offsets and stamps the leader epoch) or as
 //! a follower (batches arrive with the leader's offsets and epochs and are kept as-is).
+//! Both keep the idempotent-producer state; only the leader checks against it.
 
 use std::os::unix::fs::FileExt as _;
 
@@ -9,6 +10,7 @@ use super::Log;
 use crate::batch::{self, BatchHeader};
 use crate::config::TimestampType;
 use crate::error::{IoContext as _, Result, StorageError};
+use crate::producer_state::{ProducerBatch, Verdict};
 
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,9 @@ pub struct AppendInfo {
     pub log_start_offset: Offset,
     /// Number of records appended.
     pub record_count: u64,
+    /// Every batch was a retry of one an idempotent producer appended before: nothing was
+    /// appended, and the offsets (and append time) are the originals'.
+    pub duplicate: bool,
 }
 
 impl Log {
@@ -30,7 +35,10 @@ impl Log {
     /// validated (whole, CRC, counts, `max.message.bytes`), gets the next offsets and the
     /// epoch (and the append time on LogAppendTime topics), and is stored byte for byte
     /// otherwise. `records` is one or more batches back to back; it is stamped in place.
-    /// Nothing is appended when any batch is invalid.
+    /// Batches of idempotent producers are checked against the producer state (see
+    /// `producer_state.rs`): an append that only retries batches appended before
+    /// appends nothing and answers with the original offsets (`duplicate`). Nothing is
+    /// appended when any batch is invalid or out of sequence.
     pub fn append_as_leader(
         &mut self,
         records: &mut [u8],
@@ -40,7 +48,36 @@ impl Log {
         let headers = self.validate(records, true)?;
         let now = self.clock.now_ms();
         let stamp_time = self.config.message_timestamp_type == TimestampType::LogAppendTime;
-        let mut next = self.log_end_offset();
+        let (log_end, log_start) = {
+            let state = self.shared.lock();
+            (state.log_end, state.log_start)
+        };
+        self.producers.expire(now);
+        let mut next = log_end;
+        let planned: Vec<Option<ProducerBatch>> = headers
+            .iter()
+            .map(|(_, header)| {
+                let batch = ProducerBatch::of(header, next);
+                next = Offset::new(next.get() + i64::from(header.last_offset_delta) + 1);
+                batch
+            })
+            .collect();
+        if let Verdict::Duplicate {
+            first_offset,
+            last_offset,
+            max_timestamp,
+        } = self.producers.check(&planned)?
+        {
+            return Ok(AppendInfo {
+                first_offset,
+                last_offset,
+                log_append_time: stamp_time.then_some(max_timestamp),
+                log_start_offset: log_start,
+                record_count: 0,
+                duplicate: true,
+            });
+        }
+        let mut next = log_end;
         let mut stamped = Vec::with_capacity(headers.len());
         for (at, header) in &headers {
             let bytes = &mut records[*at..*at + header.total_size()];
@@ -172,6 +209,9 @@ impl Log {
         let mut epochs_changed = false;
         for (_, header) in headers {
             epochs_changed |= self.epochs.assign(header.leader_epoch, header.base_offset);
+            if let Some(batch) = ProducerBatch::of(header, header.base_offset) {
+                self.producers.update(&batch, now);
+            }
         }
         if epochs_changed && let Err(e) = self.epochs.persist(&*self.disk) {
             return Err(self.fail(e));
@@ -191,6 +231,7 @@ impl Log {
             log_append_time: None,
             log_start_offset: log_start,
             record_count,
+            duplicate: false,
         })
     }
 }

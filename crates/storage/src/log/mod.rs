@@ -16,6 +16,7 @@
 
 mod append;
 mod open;
+mod producers;
 mod read;
 mod trim;
 
@@ -32,6 +33,8 @@ use crate::config::LogConfig;
 use crate::disk::Disk;
 use crate::error::{IoContext as _, Result, StorageError};
 use crate::leader_epoch_cache::LeaderEpochCache;
+use crate::producer_snapshot::ProducerSnapshots;
+use crate::producer_state::ProducerStateTable;
 use crate::segment::Segment;
 
 pub use append::AppendInfo;
@@ -106,6 +109,9 @@ pub struct Log {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) disk: Arc<dyn Disk>,
     pub(crate) epochs: LeaderEpochCache,
+    /// The idempotent producers, as of the log end (see `producers.rs`).
+    pub(crate) producers: ProducerStateTable,
+    pub(crate) snapshots: ProducerSnapshots,
     pub(crate) recovery_point: Offset,
     pub(crate) unflushed_records: u64,
     /// When set, an append never flushes for `flush.messages`; the owner calls
@@ -305,11 +311,13 @@ impl Log {
             .map_err(|e| self.fail(e))
     }
 
-    /// Closes the log cleanly: flush everything, write the checkpoints and the
-    /// clean-shutdown marker, so the next open trusts the files without a scan.
+    /// Closes the log cleanly: flush everything, write the checkpoints, a producer-state
+    /// snapshot at the log end and the clean-shutdown marker, so the next open trusts the
+    /// files without a scan.
     pub fn close(mut self) -> Result<()> {
         self.flush_files(true)?;
         self.checkpoint()?;
+        self.snapshot_producers()?;
         let marker = self.shared.dir.join(CLEAN_SHUTDOWN_FILE);
         let file =
             std::fs::File::create(&marker).io_context("create clean-shutdown marker", &marker)?;
@@ -321,14 +329,17 @@ impl Log {
             .io_context("fsync directory", &self.shared.dir)
     }
 
-    /// Starts a new active segment at the log end (also done by append when a roll is due).
+    /// Starts a new active segment at the log end (also done by append when a roll is
+    /// due), after a producer-state snapshot there, so that replay on open covers at most
+    /// the active segment.
     pub fn roll(&mut self) -> Result<()> {
         self.ensure_ok()?;
-        let mut state = self.shared.lock();
-        let end = state.log_end;
-        if state.active().size() == 0 {
+        if self.shared.lock().active().size() == 0 {
             return Ok(());
         }
+        self.snapshot_producers()?;
+        let mut state = self.shared.lock();
+        let end = state.log_end;
         let created = state
             .active_mut()
             .write_indexes()

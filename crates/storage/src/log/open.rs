@@ -20,6 +20,8 @@ use crate::config::LogConfig;
 use crate::disk::Disk;
 use crate::error::{IoContext as _, Result, StorageError};
 use crate::leader_epoch_cache::LeaderEpochCache;
+use crate::producer_snapshot::ProducerSnapshots;
+use crate::producer_state::{MAX_PRODUCERS, ProducerStateTable};
 use crate::segment::{self, Segment};
 
 /// Suffix of files being deleted: renamed first, removed after, so a crash in between is
@@ -110,6 +112,8 @@ impl Log {
         }
 
         let now = clock.now_ms();
+        let producers = ProducerStateTable::new(MAX_PRODUCERS, config.producer_id_expiration_ms);
+        let snapshots = ProducerSnapshots::list(dir)?;
         let mut log = Log {
             shared: Arc::new(Shared {
                 dir: dir.to_owned(),
@@ -125,6 +129,8 @@ impl Log {
             clock,
             disk,
             epochs,
+            producers,
+            snapshots,
             recovery_point: if clean { log_end } else { Offset::ZERO },
             unflushed_records: 0,
             defer_policy_flush: false,
@@ -148,6 +154,7 @@ impl Log {
             }
             log.recovery_point = log_end;
         }
+        log.load_producer_state()?;
         log.sync_dir_if_dirty()?;
         log.checkpoint()?;
         if clean {

@@ -56,6 +56,10 @@ impl Log {
         if self.epochs.truncate_from_end(new_end) {
             self.epochs.persist(&*self.disk).map_err(|e| self.fail(e))?;
         }
+        // The producer state goes back to what the shorter log says; snapshots above the
+        // new end go first, durably with the directory fsync below, so that no crash can
+        // bring back a snapshot of the removed batches.
+        self.load_producer_state().map_err(|e| self.fail(e))?;
         self.dir_dirty = true;
         // The truncated segment's indexes were rewritten: sync them too (see
         // `Segment::take_for_sync` on why appended-to indexes need no sync).
@@ -132,6 +136,7 @@ impl Log {
         }
         // Bounded by the new start, retention deletes exactly the segments wholly below it.
         self.apply_retention(offset)?;
+        self.producers_after_log_start_moved(offset)?;
         Ok(offset)
     }
 
@@ -183,6 +188,7 @@ impl Log {
         if self.epochs.truncate_from_start(start) {
             self.epochs.persist(&*self.disk).map_err(|e| self.fail(e))?;
         }
+        self.producers_after_log_start_moved(start)?;
         for segment in doomed {
             tracing::info!(dir = %dir.display(), base = %segment.base(), "deleting segment by retention");
             outcome.segments_deleted += 1;

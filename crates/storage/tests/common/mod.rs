@@ -1,11 +1,14 @@
 //! Shared helpers for rill-storage's integration tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+
 use rill_storage::batch::BatchHeader;
-use rill_storage::{Clock, Disk, Log, LogConfig, ManualClock, RealDisk};
+use rill_storage::{Clock, Disk, Log, LogConfig, ManualClock, RealDisk, StorageError};
 use rill_types::{LeaderEpoch, Offset};
 
 /// Opens `dir` with `config`, a manual clock at `now`, and the real disk.
@@ -84,4 +87,60 @@ pub fn seed(test: &str) -> u64 {
         });
     eprintln!("{test}: seed {seed} (replay with RILL_SEED={seed})");
     seed
+}
+
+/// Runs a property test of `cases` cases over `strategy` with the seed of [`seed`], so a
+/// failure names the seed that replays it (proptest then shrinks it).
+pub fn run_seeded<S: Strategy>(
+    test: &str,
+    cases: u32,
+    strategy: S,
+    run: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    let seed = seed(test);
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
+    if let Err(e) = runner.run(&strategy, run) {
+        panic!("seed {seed}: {e}");
+    }
+}
+
+/// A storage error as a property-test failure.
+pub fn fail(e: StorageError) -> TestCaseError {
+    TestCaseError::fail(e.to_string())
+}
+
+/// The files in `dir` ending in `.<extension>`, sorted.
+pub fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Closes `log` cleanly, or drops it as a process crash would (the page cache keeps what
+/// was written), and opens `dir` again.
+pub fn reopen(
+    log: Log,
+    clean: bool,
+    dir: &Path,
+    config: &LogConfig,
+    clock: &Arc<ManualClock>,
+) -> Result<Log, TestCaseError> {
+    if clean {
+        log.close().map_err(fail)?;
+    } else {
+        drop(log);
+    }
+    Ok(open(dir, config, clock))
 }
