@@ -280,6 +280,9 @@ static TOPIC_KEYS: &[ConfigKey] = &[
         "The shortest time, in milliseconds, a record stays uncompacted in a compacted topic."),
     decl("min.insync.replicas", int(1), "1",
         "How many in-sync replicas must acknowledge a write with acks=all for it to succeed."),
+    // A broker setting in Kafka; per topic here, as the log owns the producer state.
+    decl("producer.id.expiration.ms", int(1), "86400000",
+        "How long, in milliseconds, a partition remembers an idle idempotent producer's sequence numbers (to deduplicate its retries)."),
     // Kafka declares no bound and treats any negative value as unlimited; -1 is the
     // documented spelling, so anything lower is refused as a likely mistake.
     decl("retention.bytes", long(-1), "-1",
@@ -359,7 +362,7 @@ mod tests {
 
     #[test]
     fn key_counts() {
-        assert_eq!(keys(ResourceKind::Topic).len(), 22);
+        assert_eq!(keys(ResourceKind::Topic).len(), 23);
         assert_eq!(keys(ResourceKind::Broker).len(), 13);
     }
 

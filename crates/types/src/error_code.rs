@@ -134,10 +134,6 @@ error_codes! {
     UnsupportedVersion = 35, "UNSUPPORTED_VERSION";
     /// The request needs a feature rill does not have (e.g. transactions).
     TransactionalIdAuthorizationFailed = 53, "TRANSACTIONAL_ID_AUTHORIZATION_FAILED";
-    /// The batch's sequence number is not the next one of its producer.
-    OutOfOrderSequenceNumber = 45, "OUT_OF_ORDER_SEQUENCE_NUMBER";
-    /// The producer's epoch is older than the one the partition knows.
-    InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH";
     /// The group still has members.
     NonEmptyGroup = 68, "NON_EMPTY_GROUP";
     /// The group does not exist.
