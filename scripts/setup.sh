@@ -77,3 +77,13 @@ else
   apt_install kcat
   command -v kcat >/dev/null || { echo "setup: kcat is not on PATH after installing" >&2; exit 1; }
 fi
+
+# --- cargo-fuzz (the fuzz targets in fuzz/, run briefly by scripts/test.sh) -----------
+fuzz_version=0.13.2
+if [ -x .tools/bin/cargo-fuzz ] && .tools/bin/cargo-fuzz --version 2>/dev/null | grep -q "$fuzz_version"; then
+  echo "setup: cargo-fuzz up to date (.tools/bin/cargo-fuzz)"
+else
+  echo "setup: installing cargo-fuzz $fuzz_version into .tools/ (about a minute)"
+  cargo install --quiet --locked --root .tools cargo-fuzz --version "$fuzz_version" \
+    || { echo "setup: cargo install cargo-fuzz failed" >&2; exit 1; }
+fi

@@ -19,6 +19,10 @@ if ! doc_out=$(cargo test --workspace --doc --quiet 2>&1); then
 fi
 echo "doctests: $(echo "$doc_out" | awk '/^test result:/ {n += $4} END {print n + 0}') passed"
 
+# The fuzz target of Kafka request decoding, briefly (RILL_FUZZ_SECONDS, default 20;
+# longer runs by hand: scripts/fuzz.sh 600).
+./scripts/fuzz.sh "${RILL_FUZZ_SECONDS:-20}"
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --profile "$profile" "$@"
 else
