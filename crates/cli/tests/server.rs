@@ -30,7 +30,8 @@ fn rill(args: &[&str], stdin: &str) -> Output {
 #[test]
 fn combined_mode_serves_topics_produce_and_consume() {
     let dir = tempfile::tempdir().unwrap();
-    let (cport, bport) = (free_port(), free_port());
+    let (cport, bport, kport) = (free_port(), free_port(), free_port());
+    let kafka = format!("127.0.0.1:{kport}");
     let controller = format!("127.0.0.1:{cport}");
     let bootstrap = format!("127.0.0.1:{bport}");
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
@@ -47,6 +48,8 @@ fn combined_mode_serves_topics_produce_and_consume() {
             &controller,
             "--broker-listen",
             &bootstrap,
+            "--kafka-listen",
+            &kafka,
         ])
         .stderr(log)
         .spawn()
@@ -92,6 +95,12 @@ fn combined_mode_serves_topics_produce_and_consume() {
     );
     let out = rill(&["consume", "one", "--bootstrap", &bootstrap], "");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "x\ny\n");
+    // The same records through the combined node's Kafka listener (kcat: scripts/setup.sh).
+    let out = Command::new("kcat")
+        .args(["-b", &kafka, "-C", "-t", "one", "-e", "-q", "-f", "%s\n"])
+        .output()
+        .expect("kcat (installed by scripts/setup.sh)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\ny\n", "{}", logs());
 
     Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
