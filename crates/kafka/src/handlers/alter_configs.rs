@@ -53,16 +53,12 @@ pub async fn handle(
             Ok((res, replacement(&given, set_now)))
         })
         .collect();
-    let sendable: Vec<_> = plans.iter().filter_map(|p| p.clone().ok()).collect();
-    let mut outcomes = configs::alter(ctx, sendable, req.validate_only)
-        .await
-        .into_iter();
+    let outcomes = configs::alter_planned(ctx, plans, req.validate_only).await;
     let responses = req
         .resources
         .iter()
-        .zip(plans)
-        .map(|(r, plan)| {
-            let outcome = plan.and_then(|_| outcomes.next().expect("one outcome per resource"));
+        .zip(outcomes)
+        .map(|(r, outcome)| {
             let resp = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());

@@ -132,26 +132,49 @@ pub async fn alter(
             async move { c.alter_configs(request).await }
         })
         .await;
+    let answer = answer.map(|r| r.results.into_iter().map(|r| r.error).collect());
+    outcomes(answer, n, "AlterConfigs")
+}
+
+/// One outcome per item from a controller answer of per-item errors (`None`: done), or
+/// every item refused when the quorum did not answer.
+pub fn outcomes<E: std::fmt::Display>(
+    answer: Result<Vec<Option<rill_proto::common::Error>>, E>,
+    n: usize,
+    api: &str,
+) -> Vec<Result<(), Refusal>> {
     match answer {
-        Ok(r) => {
-            let mut out: Vec<_> = r
-                .results
+        Ok(errors) => {
+            let mut out: Vec<_> = errors
                 .into_iter()
-                .map(|r| r.error.map_or(Ok(()), |e| Err(refusal(e))))
+                .map(|e| e.map_or(Ok(()), |e| Err(refusal(e))))
                 .collect();
+            // A short answer is the controller's bug; never index past it.
             out.resize_with(n, || {
                 Err((
                     ErrorCode::UnknownServerError,
-                    "no answer for this resource".into(),
+                    "no answer for this item".into(),
                 ))
             });
             out
         }
-        Err(e) => {
-            let r = unavailable("AlterConfigs", &e);
-            vec![Err(r); n]
-        }
+        Err(e) => vec![Err(unavailable(api, &e)); n],
     }
+}
+
+/// For AlterConfigs and IncrementalAlterConfigs: sends the planned changes (plans that
+/// are already refusals are not sent) and returns one outcome per plan, in order.
+pub async fn alter_planned(
+    ctx: &KafkaContext,
+    plans: Vec<Result<(ConfigResourceRef, Changes), Refusal>>,
+    validate_only: bool,
+) -> Vec<Result<(), Refusal>> {
+    let sendable: Vec<_> = plans.iter().filter_map(|p| p.clone().ok()).collect();
+    let mut sent = alter(ctx, sendable, validate_only).await.into_iter();
+    plans
+        .into_iter()
+        .map(|p| p.and_then(|_| sent.next().expect("one outcome per resource")))
+        .collect()
 }
 
 /// Test support: encodes `body` at every version in `versions`, failing on the first

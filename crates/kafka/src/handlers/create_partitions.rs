@@ -78,30 +78,8 @@ async fn forward(
             async move { c.create_partitions(request).await }
         })
         .await;
-    match answer {
-        Ok(r) => {
-            let mut out: Vec<_> = r
-                .topics
-                .into_iter()
-                .map(|t| t.error.map_or(Ok(()), |e| Err(super::configs::refusal(e))))
-                .collect();
-            out.resize_with(n, || {
-                Err((
-                    ErrorCode::UnknownServerError,
-                    "no answer for this topic".into(),
-                ))
-            });
-            out
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "CreatePartitions: the controller quorum did not answer");
-            let r = (
-                ErrorCode::RequestTimedOut,
-                format!("the controller quorum did not answer: {e}"),
-            );
-            vec![Err(r); n]
-        }
-    }
+    let answer = answer.map(|r| r.topics.into_iter().map(|t| t.error).collect());
+    super::configs::outcomes(answer, n, "CreatePartitions")
 }
 
 #[cfg(test)]
