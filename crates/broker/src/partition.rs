@@ -788,6 +788,42 @@ impl Partition {
         }
         Ok(s.epochs.end_offset_for(epoch, s.log_end))
     }
+
+    /// DeleteRecords on the leader: moves the log start offset up to `offset` (-1: the
+    /// high watermark) and returns the log start after it (the new low watermark; an
+    /// offset at or below the current start changes nothing). OFFSET_OUT_OF_RANGE above
+    /// the high watermark or below -1, NOT_LEADER_OR_FOLLOWER on a non-leader. The log
+    /// lock is held across the role check and the move, so a replica that stopped
+    /// leading never moves its start on a client's word. Blocking.
+    pub fn delete_records(&self, offset: i64) -> Result<Offset, PartitionError> {
+        let mut guard = self.log();
+        let log = guard.as_mut().ok_or_else(closed)?;
+        let hw = {
+            let s = self.state();
+            let Role::Leader(l) = &s.role else {
+                return Err(not_leader(&self.name()));
+            };
+            l.high_watermark()
+        };
+        let target = match offset {
+            -1 => hw,
+            o if o < 0 || o > hw.get() => {
+                return Err(PartitionError::new(
+                    ErrorCode::OffsetOutOfRange,
+                    format!(
+                        "{}: offset {o} is outside [0, the high watermark {hw}]",
+                        self.name()
+                    ),
+                ));
+            }
+            o => Offset::new(o),
+        };
+        let start = log
+            .delete_records(target)
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        self.state().epochs = log.epoch_cache().clone();
+        Ok(start)
+    }
 }
 
 #[cfg(test)]

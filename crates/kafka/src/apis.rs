@@ -93,8 +93,14 @@ apis! {
     ApiVersions: ApiVersionsRequest => api_versions, 0..=4;
     CreateTopics: CreateTopicsRequest => create_topics, 2..=7;
     DeleteTopics: DeleteTopicsRequest => delete_topics, 1..=6;
+    DeleteRecords: DeleteRecordsRequest => delete_records, 0..=2;
     InitProducerId: InitProducerIdRequest => init_producer_id, 0..=5;
     OffsetForLeaderEpoch: OffsetForLeaderEpochRequest => offset_for_leader_epoch, 2..=4;
+    DescribeConfigs: DescribeConfigsRequest => describe_configs, 1..=4;
+    AlterConfigs: AlterConfigsRequest => alter_configs, 0..=2;
+    CreatePartitions: CreatePartitionsRequest => create_partitions, 0..=3;
+    IncrementalAlterConfigs: IncrementalAlterConfigsRequest => incremental_alter_configs, 0..=1;
+    DescribeCluster: DescribeClusterRequest => describe_cluster, 0..=1;
 }
 
 /// The served API with wire key `key`.

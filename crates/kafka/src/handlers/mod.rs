@@ -3,10 +3,17 @@
 //! answer every refusal with a Kafka error code from [`crate::codes`], per partition or
 //! topic where the API allows it, and never fail the connection for bad content.
 
+pub mod alter_configs;
 pub mod api_versions;
+pub mod configs;
+pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
 pub mod fetch;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
