@@ -265,3 +265,64 @@ fn kcat_produces_and_consumes_round_trip() {
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
+
+#[test]
+fn admin_client_calls_work_and_deleted_records_stay_deleted_after_failover() {
+    require_kcat();
+    let mut cluster = start();
+    let s = run_plain(&mut cluster, "admin_confluent.py", &[], secs(120));
+    assert_eq!(s.int("brokers"), 3);
+    assert!(
+        s.int("topic_keys") >= 10,
+        "describe_configs listed too few keys"
+    );
+    // The script ended with delete_records(-1) on partition 0 (10 records, RF 3): the
+    // followers must have taken the new log start, so a new leader does not serve the
+    // deleted records again.
+    let topic = s.text("topic").to_owned();
+    let leader = partitions(&cluster, &topic)[&0].0.expect("a leader");
+    // Followers learn the log start on their next fetch.
+    let earliest = |cluster: &Cluster| -> Option<i64> {
+        let out = std::process::Command::new("kcat")
+            .args([
+                "-b",
+                &cluster.kafka_bootstrap(),
+                "-Q",
+                "-t",
+                &format!("{topic}:0:-2"),
+            ])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .last()?
+            .parse()
+            .ok()
+    };
+    assert_eq!(earliest(&cluster), Some(10), "the leader's log start");
+    rill_testkit::wait_for(secs(20), "followers' log start checkpointed at 10", || {
+        let ok = cluster
+            .broker_ids()
+            .into_iter()
+            .filter(|b| *b != leader)
+            .all(|b| {
+                let file = cluster
+                    .log_dir(b, &topic, 0)
+                    .join("log-start-offset-checkpoint");
+                std::fs::read_to_string(file)
+                    .is_ok_and(|t| t.lines().last().map(str::trim) == Some("10"))
+            });
+        ok.then_some(())
+    });
+    cluster.broker(leader).kill9().expect("kill -9");
+    let new_leader = rill_testkit::wait_for(secs(30), "a new leader", || {
+        partitions(&cluster, &topic)[&0].0.filter(|l| *l != leader)
+    });
+    let after = rill_testkit::wait_for(secs(30), "earliest offset from the new leader", || {
+        earliest(&cluster)
+    });
+    assert_eq!(
+        after, 10,
+        "broker {new_leader} serves records deleted before the failover"
+    );
+}

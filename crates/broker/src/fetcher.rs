@@ -298,6 +298,13 @@ fn apply(
                 tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "append from the leader failed")
             }
         }
+        // After the append, so a start the leader moved into what it just sent is reached.
+        if let Some(start) = data.log_start_offset
+            && let Err(e) = a.partition.follow_log_start(a.epoch, start.into())
+        {
+            out.errored = true;
+            tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "following the leader's log start failed");
+        }
     }
     out
 }

@@ -824,6 +824,33 @@ impl Partition {
         self.state().epochs = log.epoch_cache().clone();
         Ok(start)
     }
+
+    /// A follower takes the leader's log start offset (moved by DeleteRecords or
+    /// retention on the leader), capped at its own log end, so records deleted on the
+    /// leader cannot come back if this replica becomes leader. Returns whether it moved.
+    /// Blocking.
+    pub fn follow_log_start(
+        &self,
+        epoch: LeaderEpoch,
+        leader_log_start: Offset,
+    ) -> Result<bool, PartitionError> {
+        let mut guard = self.log();
+        let log = guard.as_mut().ok_or_else(closed)?;
+        {
+            let s = self.state();
+            if s.leader_epoch != epoch || matches!(s.role, Role::Leader(_)) {
+                return Ok(false);
+            }
+        }
+        let target = leader_log_start.min(log.log_end_offset());
+        if target <= log.log_start_offset() {
+            return Ok(false);
+        }
+        log.delete_records(target)
+            .map_err(|e| PartitionError::from_storage(&e))?;
+        self.state().epochs = log.epoch_cache().clone();
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
