@@ -78,11 +78,22 @@ apis! {
     Fetch: FetchRequest => fetch, 4..=12;
     ListOffsets: ListOffsetsRequest => list_offsets, 1..=8;
     Metadata: MetadataRequest => metadata, 0..=12;
+    OffsetCommit: OffsetCommitRequest => offset_commit, 2..=8;
+    OffsetFetch: OffsetFetchRequest => offset_fetch, 1..=8;
+    FindCoordinator: FindCoordinatorRequest => find_coordinator, 0..=4;
+    JoinGroup: JoinGroupRequest => join_group, 0..=9;
+    Heartbeat: HeartbeatRequest => heartbeat, 0..=4;
+    LeaveGroup: LeaveGroupRequest => leave_group, 0..=5;
+    SyncGroup: SyncGroupRequest => sync_group, 0..=5;
+    DescribeGroups: DescribeGroupsRequest => describe_groups, 0..=5;
+    ListGroups: ListGroupsRequest => list_groups, 0..=4;
     ApiVersions: ApiVersionsRequest => api_versions, 0..=4;
     CreateTopics: CreateTopicsRequest => create_topics, 2..=7;
     DeleteTopics: DeleteTopicsRequest => delete_topics, 1..=6;
     InitProducerId: InitProducerIdRequest => init_producer_id, 0..=5;
     OffsetForLeaderEpoch: OffsetForLeaderEpochRequest => offset_for_leader_epoch, 2..=4;
+    DeleteGroups: DeleteGroupsRequest => delete_groups, 0..=2;
+    OffsetDelete: OffsetDeleteRequest => offset_delete, 0..=0;
 }
 
 /// The served API with wire key `key`.
