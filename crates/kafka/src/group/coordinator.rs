@@ -146,6 +146,19 @@ impl GroupCoordinator {
         create: bool,
         f: impl FnOnce(&mut Group, i64) -> T,
     ) -> Result<Option<T>, ErrorCode> {
+        let out = self.run_on(group, create, f);
+        self.wake();
+        out
+    }
+
+    /// [`GroupCoordinator::with_group`] without the wake-up (for the parked requests'
+    /// own checks, which must not wake themselves).
+    fn run_on<T>(
+        &self,
+        group: &str,
+        create: bool,
+        f: impl FnOnce(&mut Group, i64) -> T,
+    ) -> Result<Option<T>, ErrorCode> {
         let now = self.now();
         let mut inner = self.lock();
         self.route(&inner, group)?;
@@ -165,8 +178,6 @@ impl GroupCoordinator {
         if g.is_vacant() && !g.dirty {
             inner.groups.remove(group);
         }
-        drop(inner);
-        self.wake();
         Ok(Some(out))
     }
 
@@ -182,7 +193,7 @@ impl GroupCoordinator {
             let notified = self.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            match self.with_group(group, false, |g, _| f(g))? {
+            match self.run_on(group, false, |g, _| f(g))? {
                 None => return Err(ErrorCode::UnknownMemberId),
                 Some(Some(t)) => return Ok(t),
                 Some(None) => {}
