@@ -355,7 +355,7 @@ impl GroupCoordinator {
                 for g in inner.groups.values_mut() {
                     g.tick(now);
                 }
-                inner.groups.retain(|_, g| !(g.is_vacant() && !g.dirty));
+                inner.groups.retain(|_, g| !g.is_vacant() || g.dirty);
                 inner
                     .groups
                     .iter()

@@ -14,6 +14,8 @@ pub mod coordinator;
 pub mod load;
 pub mod records;
 pub mod state;
+#[cfg(test)]
+mod state_tests;
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ConsumerProtocolSubscription;

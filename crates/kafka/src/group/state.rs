@@ -836,8 +836,7 @@ impl Group {
             .values()
             .filter(|m| {
                 // A member parked in a join is kept alive by the rebalance deadline.
-                !(m.joined && self.state == GroupState::PreparingRebalance)
-                    && !m.awaiting_sync
+                !(m.awaiting_sync || m.joined && self.state == GroupState::PreparingRebalance)
                     && now >= m.last_heard_ms + i64::from(m.session_timeout_ms)
             })
             .map(|m| m.id.clone())

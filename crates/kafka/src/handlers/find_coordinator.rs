@@ -126,8 +126,8 @@ mod tests {
 
     #[test]
     fn encodes_at_every_served_version() {
-        let keys = vec!["g1".to_owned(), "g2".to_owned()];
-        let found = vec![
+        let keys = ["g1".to_owned(), "g2".to_owned()];
+        let found = [
             Ok((1, "localhost".to_owned(), 9092)),
             Err((ErrorCode::CoordinatorNotAvailable, "x")),
         ];
