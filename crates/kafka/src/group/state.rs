@@ -101,7 +101,8 @@ pub struct JoinResult {
 }
 
 impl JoinResult {
-    fn error(error: ErrorCode, member_id: &str) -> Self {
+    /// A refusal of `member_id`'s join.
+    pub fn error(error: ErrorCode, member_id: &str) -> Self {
         Self {
             error: Some(error),
             generation: -1,

@@ -86,16 +86,7 @@ pub async fn handle(
 }
 
 fn error(e: ErrorCode, member_id: &str) -> JoinResult {
-    JoinResult {
-        error: Some(e),
-        generation: -1,
-        protocol: None,
-        protocol_type: None,
-        leader: String::new(),
-        member_id: member_id.to_owned(),
-        members: Vec::new(),
-        skip_assignment: false,
-    }
+    JoinResult::error(e, member_id)
 }
 
 /// The answer at `version`.
