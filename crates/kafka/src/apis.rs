@@ -90,6 +90,15 @@ apis! {
     Fetch: FetchRequest => fetch, 4..=12;
     ListOffsets: ListOffsetsRequest => list_offsets, 1..=8;
     Metadata: MetadataRequest => metadata, 0..=12;
+    OffsetCommit: OffsetCommitRequest => offset_commit, 2..=8;
+    OffsetFetch: OffsetFetchRequest => offset_fetch, 1..=8;
+    FindCoordinator: FindCoordinatorRequest => find_coordinator, 0..=4;
+    JoinGroup: JoinGroupRequest => join_group, 0..=9;
+    Heartbeat: HeartbeatRequest => heartbeat, 0..=4;
+    LeaveGroup: LeaveGroupRequest => leave_group, 0..=5;
+    SyncGroup: SyncGroupRequest => sync_group, 0..=5;
+    DescribeGroups: DescribeGroupsRequest => describe_groups, 0..=5;
+    ListGroups: ListGroupsRequest => list_groups, 0..=4;
     ApiVersions: ApiVersionsRequest => api_versions, 0..=4;
     CreateTopics: CreateTopicsRequest => create_topics, 2..=7;
     DeleteTopics: DeleteTopicsRequest => delete_topics, 1..=6;
@@ -99,7 +108,9 @@ apis! {
     DescribeConfigs: DescribeConfigsRequest => describe_configs, 1..=4;
     AlterConfigs: AlterConfigsRequest => alter_configs, 0..=2;
     CreatePartitions: CreatePartitionsRequest => create_partitions, 0..=3;
+    DeleteGroups: DeleteGroupsRequest => delete_groups, 0..=2;
     IncrementalAlterConfigs: IncrementalAlterConfigsRequest => incremental_alter_configs, 0..=1;
+    OffsetDelete: OffsetDeleteRequest => offset_delete, 0..=0;
     DescribeCluster: DescribeClusterRequest => describe_cluster, 0..=1;
 }
 

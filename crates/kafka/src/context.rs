@@ -43,6 +43,8 @@ pub struct KafkaContext {
     pub producer_ids: ProducerIds,
     /// Settings.
     pub config: KafkaConfig,
+    /// The consumer-group coordinator.
+    pub groups: Arc<crate::group::GroupCoordinator>,
 }
 
 impl KafkaContext {
@@ -55,6 +57,7 @@ impl KafkaContext {
     ) -> Arc<Self> {
         Arc::new(Self {
             broker_id,
+            groups: crate::group::GroupCoordinator::new(rm.clone(), Default::default()),
             rm,
             controllers,
             producer_ids: ProducerIds::default(),

@@ -19,6 +19,7 @@ pub mod codes;
 pub mod context;
 pub mod error;
 pub mod frame;
+pub mod group;
 pub mod handlers;
 pub mod producer_ids;
 pub mod server;
