@@ -143,7 +143,11 @@ class KafkaPythonMember(Member, ConsumerRebalanceListener):
 
     def coordinator(self):
         """The broker id this member uses as the group coordinator, if it knows one."""
-        return getattr(self.consumer._coordinator, "coordinator_id", None)
+        # kafka-python 3.0 names the coordinator's connection "coordinator-<broker id>".
+        cid = getattr(self.consumer._coordinator, "coordinator_id", None)
+        if isinstance(cid, str):
+            cid = int(cid.rsplit("-", 1)[-1]) if cid.rsplit("-", 1)[-1].isdigit() else None
+        return cid
 
 
 def main():
