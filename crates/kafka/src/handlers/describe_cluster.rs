@@ -9,11 +9,11 @@
 //! speak gRPC, not Kafka, so there is no Kafka endpoint to give: the answer is
 //! UNSUPPORTED_VERSION with a message, and the client should ask with endpoint type 1.
 
+use super::metadata::kafka_endpoints;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{
     BrokerId, DescribeClusterRequest, DescribeClusterResponse, RequestHeader,
 };
-use rill_broker::replica_manager::KAFKA_LISTENER;
 use rill_metadata::MetadataImage;
 use rill_types::ErrorCode;
 
@@ -53,21 +53,15 @@ pub async fn handle(
     )
 }
 
-/// Unfenced brokers with a Kafka listener, by id.
+/// Unfenced brokers with a Kafka listener, by id (as Metadata lists them).
 fn brokers(image: &MetadataImage) -> Vec<DescribeClusterBroker> {
-    image
-        .brokers()
-        .values()
-        .filter(|b| !b.fenced)
-        .filter_map(|b| {
-            let e = b.listeners.iter().find(|l| l.name == KAFKA_LISTENER)?;
-            Some(
-                DescribeClusterBroker::default()
-                    .with_broker_id(BrokerId(b.id.get()))
-                    .with_host(s(e.host.clone()))
-                    .with_port(i32::try_from(e.port).unwrap_or(0))
-                    .with_rack(b.rack.clone().map(s)),
-            )
+    kafka_endpoints(image)
+        .map(|e| {
+            DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(e.id))
+                .with_host(s(e.host.to_owned()))
+                .with_port(e.port)
+                .with_rack(e.rack.map(|r| s(r.to_owned())))
         })
         .collect()
 }

@@ -16,7 +16,6 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
 use rill_broker::replica_manager::KAFKA_LISTENER;
 use rill_metadata::{ConfigResource, MetadataImage, TopicImage};
 use rill_types::ErrorCode;
@@ -97,26 +96,44 @@ fn auto_create_enabled(image: &MetadataImage) -> bool {
         .is_none_or(|v| v != "false")
 }
 
-/// Brokers clients may connect to: registered, not fenced, with a Kafka listener.
-pub fn brokers(image: &MetadataImage, version: i16) -> Vec<MetadataResponseBroker> {
+/// A broker clients may connect to: its id, Kafka host and port, and rack.
+pub struct KafkaEndpoint<'a> {
+    /// The broker id.
+    pub id: i32,
+    /// The advertised Kafka host.
+    pub host: &'a str,
+    /// The advertised Kafka port.
+    pub port: i32,
+    /// The rack, if set.
+    pub rack: Option<&'a str>,
+}
+
+/// Brokers clients may connect to: registered, not fenced, with a Kafka listener (also
+/// DescribeCluster's list).
+pub fn kafka_endpoints(image: &MetadataImage) -> impl Iterator<Item = KafkaEndpoint<'_>> {
     image
         .brokers()
         .values()
         .filter(|b| !b.fenced)
         .filter_map(|b| {
             let e = b.listeners.iter().find(|l| l.name == KAFKA_LISTENER)?;
-            Some(
-                MetadataResponseBroker::default()
-                    .with_node_id(BrokerId(b.id.get()))
-                    .with_host(s(e.host.clone()))
-                    .with_port(i32::try_from(e.port).unwrap_or(0))
-                    .with_rack(
-                        b.rack
-                            .clone()
-                            .filter(|_| version >= 1)
-                            .map(StrBytes::from_string),
-                    ),
-            )
+            Some(KafkaEndpoint {
+                id: b.id.get(),
+                host: &e.host,
+                port: i32::try_from(e.port).unwrap_or(0),
+                rack: b.rack.as_deref(),
+            })
+        })
+}
+
+fn brokers(image: &MetadataImage, version: i16) -> Vec<MetadataResponseBroker> {
+    kafka_endpoints(image)
+        .map(|e| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(e.id))
+                .with_host(s(e.host.to_owned()))
+                .with_port(e.port)
+                .with_rack(e.rack.filter(|_| version >= 1).map(|r| s(r.to_owned())))
         })
         .collect()
 }
