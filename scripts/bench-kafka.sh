@@ -17,8 +17,10 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# Sets $boot; runs in this shell (not a $(...) subshell) so $pids keeps every process.
 start_cluster() { # $1 = broker count, $2 = dir
-  local n=$1 dir=$2 voters="" cs="" boot=""
+  local n=$1 dir=$2 voters="" cs=""
+  boot=""
   local c1 c2 c3; c1=$(free_port); c2=$(free_port); c3=$(free_port)
   voters="1@127.0.0.1:$c1,2@127.0.0.1:$c2,3@127.0.0.1:$c3"; cs="127.0.0.1:$c1,127.0.0.1:$c2,127.0.0.1:$c3"
   for i in 1 2 3; do
@@ -34,7 +36,7 @@ start_cluster() { # $1 = broker count, $2 = dir
   done
   for _ in $(seq 1 100); do
     if [ "$(kcat -b "$boot" -L -J 2>/dev/null | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["brokers"]))' 2>/dev/null)" = "$n" ]; then
-      echo "$boot"; return
+      return
     fi
     sleep 0.2
   done
@@ -55,13 +57,13 @@ for setup in "1 1 1" "3 3 all"; do
   read -r brokers rf acks <<<"$setup"
   for run in $(seq 1 "$runs"); do
     dir="$work/$brokers-$run"; mkdir -p "$dir"
-    boot=$(start_cluster "$brokers" "$dir")
+    start_cluster "$brokers" "$dir"
     create_topic "$boot" bench "$rf"
     printf '{"brokers": %s, "rf": %s, "run": %s, "result": ' "$brokers" "$rf" "$run"
     "$py" tests/kafka/bench_confluent.py --bootstrap "$boot" --topic bench --acks "$acks" --records "$records" | tr -d '\n'
     echo "}"
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     pids=()
   done
 done
