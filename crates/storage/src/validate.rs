@@ -73,44 +73,18 @@ pub fn validate_records(records: &[u8], compacted: bool) -> Result<(), RecordChe
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
-    use kafka_protocol::records::{
-        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
+    use kafka_protocol::records::Compression;
 
     use super::*;
+    use crate::testing::batch_with_compression;
 
+    /// One batch of records keyed by `keys` (`None`: no key), compressed with `compression`.
     fn batch(keys: &[Option<&str>], compression: Compression) -> Vec<u8> {
-        let records: Vec<Record> = keys
+        let records: Vec<_> = keys
             .iter()
-            .enumerate()
-            .map(|(i, k)| Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                sequence: -1,
-                timestamp: 1,
-                key: k.map(|k| Bytes::copy_from_slice(k.as_bytes())),
-                value: Some(Bytes::from_static(b"value value value")),
-                headers: Default::default(),
-            })
+            .map(|k| (k.map(str::as_bytes), Some(&b"value value value"[..])))
             .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .unwrap();
-        buf.to_vec()
+        batch_with_compression(&records, 1, compression)
     }
 
     #[test]
