@@ -19,19 +19,6 @@ pub fn partition_error(e: &PartitionError) -> i16 {
     code(e.code)
 }
 
-/// The wire code of a `rill.common.Error` from the controller (0 when absent).
-pub fn proto_error(e: Option<&rill_proto::common::Error>) -> i16 {
-    match e {
-        None => NONE,
-        Some(e) => i16::try_from(e.code).unwrap_or(-1),
-    }
-}
-
-/// The wire code for a failed call to the controller (unreachable, no leader, timeout).
-pub fn controller_unavailable() -> i16 {
-    code(ErrorCode::RequestTimedOut)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

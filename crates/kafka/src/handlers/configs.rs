@@ -8,15 +8,15 @@ use rill_proto::controller::{self as pb, ConfigResourceRef};
 use rill_proto::metadata::ConfigResourceType;
 use rill_types::ErrorCode;
 
+use super::quorum::{outcomes, refusal, unavailable};
 use crate::context::KafkaContext;
+
+pub use super::quorum::Refusal;
 
 /// Kafka's resource type of a topic.
 pub const TOPIC: i8 = 2;
 /// Kafka's resource type of a broker (a broker id, or "" for the cluster default).
 pub const BROKER: i8 = 4;
-
-/// A refusal: Kafka's code and the message the client sees.
-pub type Refusal = (ErrorCode, String);
 
 /// The controller's reference for Kafka resource (`resource_type`, `name`); types other
 /// than topic and broker (broker loggers, client metrics, groups) are refused.
@@ -37,22 +37,6 @@ pub fn resource(resource_type: i8, name: &str) -> Result<ConfigResourceRef, Refu
         resource_type: kind.into(),
         name: name.to_owned(),
     })
-}
-
-/// A refusal from the controller's `rill.common.Error`.
-pub fn refusal(e: rill_proto::common::Error) -> Refusal {
-    (
-        ErrorCode::from_code(e.code).unwrap_or(ErrorCode::UnknownServerError),
-        e.message,
-    )
-}
-
-fn unavailable(api: &str, e: &impl std::fmt::Display) -> Refusal {
-    tracing::warn!(error = %e, "{api}: the controller quorum did not answer");
-    (
-        ErrorCode::RequestTimedOut,
-        format!("the controller quorum did not answer: {e}"),
-    )
 }
 
 /// The controller's description of each resource, in order: every declared key with the
@@ -134,32 +118,6 @@ pub async fn alter(
         .await;
     let answer = answer.map(|r| r.results.into_iter().map(|r| r.error).collect());
     outcomes(answer, n, "AlterConfigs")
-}
-
-/// One outcome per item from a controller answer of per-item errors (`None`: done), or
-/// every item refused when the quorum did not answer.
-pub fn outcomes<E: std::fmt::Display>(
-    answer: Result<Vec<Option<rill_proto::common::Error>>, E>,
-    n: usize,
-    api: &str,
-) -> Vec<Result<(), Refusal>> {
-    match answer {
-        Ok(errors) => {
-            let mut out: Vec<_> = errors
-                .into_iter()
-                .map(|e| e.map_or(Ok(()), |e| Err(refusal(e))))
-                .collect();
-            // A short answer is the controller's bug; never index past it.
-            out.resize_with(n, || {
-                Err((
-                    ErrorCode::UnknownServerError,
-                    "no answer for this item".into(),
-                ))
-            });
-            out
-        }
-        Err(e) => vec![Err(unavailable(api, &e)); n],
-    }
 }
 
 /// For AlterConfigs and IncrementalAlterConfigs: sends the planned changes (plans that

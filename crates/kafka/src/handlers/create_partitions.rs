@@ -10,7 +10,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use rill_proto::controller as pb;
 use rill_types::ErrorCode;
 
-use super::configs::Refusal;
+use super::quorum::Refusal;
 use super::s;
 use crate::codes;
 use crate::context::KafkaContext;
@@ -79,7 +79,7 @@ async fn forward(
         })
         .await;
     let answer = answer.map(|r| r.topics.into_iter().map(|t| t.error).collect());
-    super::configs::outcomes(answer, n, "CreatePartitions")
+    super::quorum::outcomes(answer, n, "CreatePartitions")
 }
 
 #[cfg(test)]

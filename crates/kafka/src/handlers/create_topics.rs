@@ -13,7 +13,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse, Reques
 use rill_proto::controller::{self as pb, CreatableTopic};
 use rill_types::ErrorCode;
 
-use super::s;
+use super::{quorum, s};
 use crate::codes;
 use crate::context::KafkaContext;
 
@@ -128,7 +128,7 @@ fn refusal(name: &str, code: ErrorCode, message: &str) -> CreatableTopicResult {
 }
 
 /// The controller's outcome per topic: its id, or the refusal.
-type Outcome = Result<Option<rill_types::TopicId>, (ErrorCode, String)>;
+type Outcome = Result<Option<rill_types::TopicId>, quorum::Refusal>;
 
 /// Forwards a create to the controller quorum; one outcome per topic, in order.
 pub async fn create(
@@ -150,28 +150,25 @@ pub async fn create(
         })
         .await;
     match answer {
-        Err(e) => {
-            tracing::warn!(error = %e, "CreateTopics: the controller quorum did not answer");
-            (0..n)
-                .map(|_| {
-                    Err((
-                        ErrorCode::RequestTimedOut,
-                        format!("the controller quorum did not answer: {e}"),
-                    ))
+        Err(e) => vec![Err(quorum::unavailable("CreateTopics", &e)); n],
+        Ok(r) => {
+            let mut out: Vec<Outcome> = r
+                .topics
+                .into_iter()
+                .map(|t| match t.error {
+                    Some(e) => Err(quorum::refusal(e)),
+                    None => Ok(t.topic_id.and_then(|id| id.try_into().ok())),
                 })
-                .collect()
+                .collect();
+            // A short answer is the controller's bug; never index past it.
+            out.resize_with(n, || {
+                Err((
+                    ErrorCode::UnknownServerError,
+                    "no answer for this item".into(),
+                ))
+            });
+            out
         }
-        Ok(r) => r
-            .topics
-            .into_iter()
-            .map(|t| match t.error {
-                Some(e) => Err((
-                    ErrorCode::from_code(e.code).unwrap_or(ErrorCode::UnknownServerError),
-                    e.message,
-                )),
-                None => Ok(t.topic_id.and_then(|id| id.try_into().ok())),
-            })
-            .collect(),
     }
 }
 

@@ -9,7 +9,7 @@ use kafka_protocol::messages::{
 use rill_proto::controller as pb;
 use rill_types::ErrorCode;
 
-use super::s;
+use super::{quorum, s};
 use crate::codes;
 use crate::context::KafkaContext;
 
@@ -39,6 +39,7 @@ pub async fn handle(
         }
     }
     let names: Vec<String> = asked.iter().filter_map(|(n, _)| n.clone()).collect();
+    let n = names.len();
     let request = pb::DeleteTopicsRequest { names };
     let answer = ctx
         .controllers
@@ -48,26 +49,19 @@ pub async fn handle(
             async move { c.delete_topics(request).await }
         })
         .await;
-    let mut outcomes = match answer {
-        Ok(r) => r
-            .topics
-            .into_iter()
-            .map(|t| codes::proto_error(t.error.as_ref()))
-            .collect(),
-        Err(e) => {
-            tracing::warn!(error = %e, "DeleteTopics: the controller quorum did not answer");
-            vec![codes::controller_unavailable(); asked.iter().filter(|(n, _)| n.is_some()).count()]
-        }
-    }
-    .into_iter();
+    let answer = answer.map(|r| r.topics.into_iter().map(|t| t.error).collect());
+    let mut outcomes = quorum::outcomes(answer, n, "DeleteTopics").into_iter();
     let responses = asked
         .into_iter()
         .map(|(name, id)| {
             let r = DeletableTopicResult::default().with_topic_id(id);
             match name {
-                Some(n) => r
-                    .with_name(Some(TopicName(s(n))))
-                    .with_error_code(outcomes.next().unwrap_or(codes::controller_unavailable())),
+                Some(n) => r.with_name(Some(TopicName(s(n)))).with_error_code(
+                    match outcomes.next().expect("one outcome per name") {
+                        Ok(()) => codes::NONE,
+                        Err((code, _)) => codes::code(code),
+                    },
+                ),
                 None => r.with_error_code(codes::code(ErrorCode::UnknownTopicId)),
             }
         })
