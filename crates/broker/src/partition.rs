@@ -73,6 +73,17 @@ pub struct HwView {
     pub isr_size: usize,
 }
 
+/// A led partition's replication health, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderHealth {
+    /// Replicas assigned (the leader included).
+    pub replicas: usize,
+    /// Members of the committed ISR.
+    pub isr: usize,
+    /// The topic's `min.insync.replicas`.
+    pub min_isr: usize,
+}
+
 /// What a replica fetch got from the leader's log.
 #[derive(Debug)]
 pub enum ReplicaRead {
@@ -217,6 +228,19 @@ impl Partition {
             s.log_end,
             s.latest_log_epoch,
         )
+    }
+
+    /// The replication health when this replica leads; `None` when it follows.
+    pub fn leader_health(&self) -> Option<LeaderHealth> {
+        let s = self.state();
+        match &s.role {
+            Role::Leader(l) => Some(LeaderHealth {
+                replicas: l.followers.len() + 1,
+                isr: l.isr.len(),
+                min_isr: s.min_isr,
+            }),
+            Role::Follower { .. } => None,
+        }
     }
 
     /// The replica's current epoch and whether it leads.
@@ -660,8 +684,10 @@ impl Partition {
         let Role::Leader(l) = &mut s.role else {
             return false;
         };
+        let before = l.isr.len();
         let applied = l.apply_isr(isr, partition_epoch);
         if applied {
+            crate::metrics::isr_changed(before, l.isr.len());
             l.update_high_watermark(end);
             self.publish(&s);
         }

@@ -65,6 +65,15 @@ impl ClusterSpec {
         self
     }
 
+    /// With timeouts shortened so that a killed broker is fenced, replaced as leader
+    /// and dropped from ISRs within about 3 s (and rejoins as quickly).
+    pub fn quick_failover(self) -> Self {
+        self.broker_session_timeout(Duration::from_millis(3000))
+            .broker_setting("broker.heartbeat.interval.ms", 200)
+            .broker_setting("replica.lag.time.max.ms", 3000)
+            .broker_setting("replica.fetch.wait.max.ms", 200)
+    }
+
     /// With fault proxies on every inter-broker link.
     pub fn with_fault_proxies(mut self) -> Self {
         self.fault_proxies = true;
