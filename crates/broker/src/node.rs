@@ -274,7 +274,7 @@ async fn flush_loop(rm: Arc<ReplicaManager>, mut stop: watch::Receiver<bool>) {
         let _ = tokio::task::spawn_blocking(move || {
             for p in rm2.all() {
                 if let Err(e) = p.flush_and_checkpoint() {
-                    tracing::error!(partition = %p.name(), error = %e, "flush failed");
+                    tracing::error!(topic = %p.topic, partition = p.index.get(), leader_epoch = %p.hw_view().leader_epoch, error = %e, "flush failed");
                 }
             }
         })

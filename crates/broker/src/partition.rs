@@ -214,9 +214,22 @@ impl Partition {
         &self,
         f: impl FnOnce(&mut Log) -> Result<T, rill_storage::StorageError>,
     ) -> Result<T, PartitionError> {
+        // Storage logs name only the directory: the span adds the partition's names.
+        let _span = self.span().entered();
         let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
         f(log).map_err(|e| PartitionError::from_storage(&e))
+    }
+
+    /// A span naming this partition (topic, index, current leader epoch): log lines
+    /// emitted inside it, by storage too, carry those fields.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "partition",
+            topic = %self.topic,
+            partition = self.index.get(),
+            leader_epoch = %self.hw_view().leader_epoch
+        )
     }
 
     /// A copy of the replica state's key facts.
@@ -323,7 +336,7 @@ impl Partition {
         leader.update_high_watermark(s.log_end);
         s.role = Role::Leader(leader);
         s.leader_epoch = epoch;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, log_end = %s.log_end, "became leader");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, log_end = %s.log_end, "became leader");
         self.publish(&s);
         true
     }
@@ -348,7 +361,7 @@ impl Partition {
         }
         s.role = Role::Follower { leader };
         s.leader_epoch = epoch;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, leader = ?leader.map(|b| b.get()), "became follower");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, leader = ?leader.map(|b| b.get()), "became follower");
         self.publish(&s);
         true
     }
@@ -659,7 +672,7 @@ impl Partition {
         let end = log
             .truncate_to(offset.max(log.log_start_offset()))
             .map_err(|e| PartitionError::from_storage(&e))?;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
         let mut s = self.state();
         s.log_end = end;
         s.latest_log_epoch = log.latest_epoch();

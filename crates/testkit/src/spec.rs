@@ -23,6 +23,8 @@ pub struct ClusterSpec {
     pub racks: Option<Vec<String>>,
     /// How long `start` waits for the quorum and every broker. Default 60 s.
     pub start_timeout: Duration,
+    /// Extra environment variables of every server process (e.g. `RILL_LOG_FORMAT`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ClusterSpec {
@@ -35,6 +37,7 @@ impl Default for ClusterSpec {
             fault_proxies: false,
             racks: None,
             start_timeout: Duration::from_secs(60),
+            env: Vec::new(),
         }
     }
 }
@@ -72,6 +75,12 @@ impl ClusterSpec {
             .broker_setting("broker.heartbeat.interval.ms", 200)
             .broker_setting("replica.lag.time.max.ms", 3000)
             .broker_setting("replica.fetch.wait.max.ms", 200)
+    }
+
+    /// With one more environment variable for every server process.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     /// With fault proxies on every inter-broker link.

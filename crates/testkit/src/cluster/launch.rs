@@ -97,7 +97,7 @@ pub(super) fn layout(
             name,
             binary.to_owned(),
             argv,
-            child_env(),
+            child_env(&spec.env),
             listen.to_owned(),
             log,
         )
@@ -172,9 +172,10 @@ fn args(items: &[&str]) -> Vec<OsString> {
 }
 
 /// Environment for the children: the test's own, plus a log filter unless it sets one,
-/// and no colour codes (the logs are files).
-fn child_env() -> Vec<(String, String)> {
+/// no colour codes (the logs are files), and the spec's `extra` variables.
+fn child_env(extra: &[(String, String)]) -> Vec<(String, String)> {
     let mut env = vec![("NO_COLOR".to_owned(), "1".to_owned())];
+    env.extend(extra.iter().cloned());
     if std::env::var_os("RILL_LOG").is_none() {
         env.push(("RILL_LOG".to_owned(), DEFAULT_LOG_FILTER.to_owned()));
     }
