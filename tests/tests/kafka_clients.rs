@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use kafka_script::{Summary, require_kcat, run, run_plain};
-use rill_proto::controller::DescribeTopicsRequest;
 use rill_testkit::{BrokerId, Cluster, ClusterSpec};
 
 /// Partition index → (leader, replicas, ISR).
@@ -29,23 +28,7 @@ fn start() -> Cluster {
 
 /// `topic`'s partitions as the active controller has them.
 fn partitions(cluster: &Cluster, topic: &str) -> Partitions {
-    let _runtime = cluster.handle().enter(); // the client's channels need it
-    let mut client = cluster
-        .controller_client(Duration::from_secs(20))
-        .expect("controller client");
-    let names = vec![topic.to_owned()];
-    let answer = cluster
-        .block_on(async move {
-            client
-                .call(|mut c| {
-                    let names = names.clone();
-                    async move { c.describe_topics(DescribeTopicsRequest { names }).await }
-                })
-                .await
-        })
-        .expect("describe topics");
-    let described = answer.topics.into_iter().next().expect("the topic");
-    assert!(described.error.is_none(), "{topic}: {:?}", described.error);
+    let described = cluster.describe_topic(topic).expect("describe topic");
     described
         .partitions
         .into_iter()

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use rill_proto::controller::{CreatableTopic, CreateTopicsRequest};
+use rill_proto::controller::{
+    CreatableTopic, CreateTopicsRequest, DescribeTopicsRequest, TopicDescription,
+};
 use rill_proto::controller_client::ControllerClient;
 
 use super::Cluster;
@@ -48,6 +50,37 @@ impl Cluster {
             None => Ok(()),
             Some(e) => Err(Error::Refused {
                 what: format!("create topic {name}"),
+                reason: format!("{} ({}): {}", e.name, e.code, e.message),
+            }),
+        }
+    }
+
+    /// Topic `name` as the active controller describes it; a refusal (such as an
+    /// unknown topic) is [`Error::Refused`].
+    pub fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        let addrs = self.controller_addrs();
+        let names = vec![name.to_owned()];
+        let answer = self.block_on(async move {
+            let mut client = ControllerClient::new(&addrs, CREATE_DEADLINE)?;
+            client
+                .call(|mut c| {
+                    let names = names.clone();
+                    async move { c.describe_topics(DescribeTopicsRequest { names }).await }
+                })
+                .await
+        })?;
+        let topic = answer
+            .topics
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Refused {
+                what: format!("describe topic {name}"),
+                reason: "the controller's answer names no topic".to_owned(),
+            })?;
+        match &topic.error {
+            None => Ok(topic),
+            Some(e) => Err(Error::Refused {
+                what: format!("describe topic {name}"),
                 reason: format!("{} ({}): {}", e.name, e.code, e.message),
             }),
         }
