@@ -6,6 +6,8 @@
 #   confluent-kafka, aiokafka), for tests/tests/kafka_clients.rs. A stamp file holds the
 #   requirement list last installed; pip runs only when it differs.
 # - kcat, from the distribution's packages, when it is not on PATH.
+# - promtool (Debian's prometheus package), when it is not on PATH: the metrics test
+#   checks /metrics with Prometheus's own linter.
 # Runs unattended (CI: no stdin, as root) and exits non-zero when an install fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,6 +78,14 @@ if command -v kcat >/dev/null; then
 else
   apt_install kcat
   command -v kcat >/dev/null || { echo "setup: kcat is not on PATH after installing" >&2; exit 1; }
+fi
+
+# --- promtool ---------------------------------------------------------------------------
+if command -v promtool >/dev/null; then
+  echo "setup: promtool up to date ($(command -v promtool))"
+else
+  apt_install prometheus
+  command -v promtool >/dev/null || { echo "setup: promtool is not on PATH after installing" >&2; exit 1; }
 fi
 
 # --- cargo-fuzz (the fuzz targets in fuzz/, run briefly by scripts/test.sh) -----------

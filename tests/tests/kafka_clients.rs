@@ -21,12 +21,7 @@ type Partitions = BTreeMap<i32, (Option<BrokerId>, Vec<BrokerId>, Vec<BrokerId>)
 
 /// Timeouts shortened so a killed broker is fenced and replaced within seconds.
 fn start() -> Cluster {
-    let spec = ClusterSpec::new()
-        .nodes(3, 3)
-        .broker_session_timeout(Duration::from_millis(3000))
-        .broker_setting("broker.heartbeat.interval.ms", 200)
-        .broker_setting("replica.lag.time.max.ms", 3000)
-        .broker_setting("replica.fetch.wait.max.ms", 200);
+    let spec = ClusterSpec::new().nodes(3, 3).quick_failover();
     let cluster = Cluster::start(spec).expect("cluster starts");
     eprintln!("Kafka bootstrap: {}", cluster.kafka_bootstrap());
     cluster

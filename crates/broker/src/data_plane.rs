@@ -191,6 +191,7 @@ impl ReplicaManager {
             .cleanup_policy
             .compacts();
         let mut records = BytesMut::from(&input.records[..]);
+        let bytes = records.len();
         let part = partition.clone();
         let (info, epoch) = tokio::task::spawn_blocking(move || {
             validate_records(&records, compacted).map_err(|e| match e {
@@ -205,6 +206,9 @@ impl ReplicaManager {
         })
         .await
         .map_err(|e| PartitionError::new(ErrorCode::UnknownServerError, e.to_string()))??;
+        if !info.duplicate {
+            crate::metrics::appended(&input.topic, info.record_count, bytes);
+        }
         tracing::trace!(
             topic = %input.topic,
             partition = input.partition,
@@ -246,6 +250,11 @@ impl ReplicaManager {
                 || any_error
                 || tokio::time::Instant::now() >= deadline
             {
+                for (input, read) in inputs.iter().zip(&out) {
+                    if let Ok(f) = read {
+                        crate::metrics::served(&input.topic, f.records.len());
+                    }
+                }
                 return out;
             }
             // On timeout, one last read happens on the next turn (the deadline has passed).

@@ -266,7 +266,7 @@ fn apply(
             continue;
         };
         if let Some(e) = data.error {
-            tracing::debug!(leader = leader.get(), partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e.name, "replica fetch refused");
+            tracing::debug!(leader = leader.get(), topic = %a.partition.topic, partition = a.partition.index.get(), leader_epoch = %a.epoch, error = %e.name, "replica fetch refused");
             out.errored = true;
             continue;
         }
@@ -275,7 +275,7 @@ fn apply(
             // A divergence without its epoch or end is malformed: never guess an offset
             // to truncate to.
             let (Some(epoch), Some(end)) = (d.epoch, d.end_offset) else {
-                tracing::warn!(leader = leader.get(), partition = %a.partition.name(), "malformed diverging epoch ignored");
+                tracing::warn!(leader = leader.get(), topic = %a.partition.topic, partition = a.partition.index.get(), leader_epoch = %a.partition.hw_view().leader_epoch, "malformed diverging epoch ignored");
                 out.errored = true;
                 continue;
             };
@@ -286,7 +286,7 @@ fn apply(
                 Ok(removed) => out.progressed |= removed,
                 Err(e) => {
                     out.errored = true;
-                    tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "truncation failed")
+                    tracing::warn!(topic = %a.partition.topic, partition = a.partition.index.get(), leader_epoch = %a.epoch, error = %e, "truncation failed")
                 }
             }
             continue;
@@ -295,7 +295,7 @@ fn apply(
             Ok(appended) => out.progressed |= appended,
             Err(e) => {
                 out.errored = true;
-                tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "append from the leader failed")
+                tracing::warn!(topic = %a.partition.topic, partition = a.partition.index.get(), leader_epoch = %a.epoch, error = %e, "append from the leader failed")
             }
         }
         // After the append, so a start the leader moved into what it just sent is reached.
@@ -303,7 +303,7 @@ fn apply(
             && let Err(e) = a.partition.follow_log_start(a.epoch, start.into())
         {
             out.errored = true;
-            tracing::warn!(partition = %a.partition.name(), leader_epoch = %a.epoch, error = %e, "following the leader's log start failed");
+            tracing::warn!(topic = %a.partition.topic, partition = a.partition.index.get(), leader_epoch = %a.epoch, error = %e, "following the leader's log start failed");
         }
     }
     out

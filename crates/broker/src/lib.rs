@@ -17,6 +17,7 @@ pub mod grpc;
 pub mod leader_state;
 pub mod lifecycle;
 pub mod metadata_follower;
+pub mod metrics;
 pub mod node;
 pub mod partition;
 pub mod replica_manager;

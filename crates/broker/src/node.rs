@@ -159,6 +159,14 @@ impl BrokerNode {
         *self.lease.borrow()
     }
 
+    /// What the health endpoints and metrics read of this broker; usable after it stops.
+    pub fn probe(&self) -> BrokerProbe {
+        BrokerProbe {
+            rm: self.rm.clone(),
+            lease: self.lease.clone(),
+        }
+    }
+
     /// Controlled shutdown: moves leaderships away (waiting at most
     /// `controlled.shutdown.timeout.ms`), then stops and closes every log cleanly.
     pub async fn shutdown(mut self) {
@@ -189,6 +197,34 @@ impl BrokerNode {
     }
 }
 
+/// A read-only view of a broker for `/readyz` and `/metrics`.
+#[derive(Debug, Clone)]
+pub struct BrokerProbe {
+    rm: Arc<ReplicaManager>,
+    lease: watch::Receiver<LeaseStatus>,
+}
+
+impl BrokerProbe {
+    /// Ready to serve clients: registered and unfenced. The controller unfences a broker
+    /// only once its heartbeats report it has caught up with the metadata log, so this
+    /// also means the broker's view of the cluster is current. The error says why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        let lease = *self.lease.borrow();
+        if lease.fenced {
+            return Err(format!(
+                "fenced by the controller (broker epoch {}): catching up with the metadata log, shutting down, or out of touch with the quorum",
+                lease.broker_epoch
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets the gauges computed from the broker's state (called before each scrape).
+    pub fn refresh_metrics(&self) {
+        crate::metrics::refresh(&self.rm, self.lease.borrow().fenced);
+    }
+}
+
 /// Reconciles every new image at or after this broker's registration, then reports the
 /// offset reconciled (what heartbeats tell the controller).
 async fn reconcile_loop(
@@ -216,6 +252,7 @@ async fn reconcile_loop(
             if let Err(e) = done {
                 tracing::error!(error = %e, "reconciler panicked");
             }
+            metrics::gauge!(crate::metrics::METADATA_APPLIED).set(view.applied.get() as f64);
             applied.send_replace(view.applied);
         }
         tokio::select! {
@@ -237,7 +274,7 @@ async fn flush_loop(rm: Arc<ReplicaManager>, mut stop: watch::Receiver<bool>) {
         let _ = tokio::task::spawn_blocking(move || {
             for p in rm2.all() {
                 if let Err(e) = p.flush_and_checkpoint() {
-                    tracing::error!(partition = %p.name(), error = %e, "flush failed");
+                    tracing::error!(topic = %p.topic, partition = p.index.get(), leader_epoch = %p.hw_view().leader_epoch, error = %e, "flush failed");
                 }
             }
         })

@@ -73,6 +73,17 @@ pub struct HwView {
     pub isr_size: usize,
 }
 
+/// A led partition's replication health, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaderHealth {
+    /// Replicas assigned (the leader included).
+    pub replicas: usize,
+    /// Members of the committed ISR.
+    pub isr: usize,
+    /// The topic's `min.insync.replicas`.
+    pub min_isr: usize,
+}
+
 /// What a replica fetch got from the leader's log.
 #[derive(Debug)]
 pub enum ReplicaRead {
@@ -203,9 +214,22 @@ impl Partition {
         &self,
         f: impl FnOnce(&mut Log) -> Result<T, rill_storage::StorageError>,
     ) -> Result<T, PartitionError> {
+        // Storage logs name only the directory: the span adds the partition's names.
+        let _span = self.span().entered();
         let mut guard = self.log();
         let log = guard.as_mut().ok_or_else(closed)?;
         f(log).map_err(|e| PartitionError::from_storage(&e))
+    }
+
+    /// A span naming this partition (topic, index, current leader epoch): log lines
+    /// emitted inside it, by storage too, carry those fields.
+    pub fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "partition",
+            topic = %self.topic,
+            partition = self.index.get(),
+            leader_epoch = %self.hw_view().leader_epoch
+        )
     }
 
     /// A copy of the replica state's key facts.
@@ -217,6 +241,19 @@ impl Partition {
             s.log_end,
             s.latest_log_epoch,
         )
+    }
+
+    /// The replication health when this replica leads; `None` when it follows.
+    pub fn leader_health(&self) -> Option<LeaderHealth> {
+        let s = self.state();
+        match &s.role {
+            Role::Leader(l) => Some(LeaderHealth {
+                replicas: l.followers.len() + 1,
+                isr: l.isr.len(),
+                min_isr: s.min_isr,
+            }),
+            Role::Follower { .. } => None,
+        }
     }
 
     /// The replica's current epoch and whether it leads.
@@ -299,7 +336,7 @@ impl Partition {
         leader.update_high_watermark(s.log_end);
         s.role = Role::Leader(leader);
         s.leader_epoch = epoch;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, log_end = %s.log_end, "became leader");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, log_end = %s.log_end, "became leader");
         self.publish(&s);
         true
     }
@@ -324,7 +361,7 @@ impl Partition {
         }
         s.role = Role::Follower { leader };
         s.leader_epoch = epoch;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, leader = ?leader.map(|b| b.get()), "became follower");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, leader = ?leader.map(|b| b.get()), "became follower");
         self.publish(&s);
         true
     }
@@ -635,7 +672,7 @@ impl Partition {
         let end = log
             .truncate_to(offset.max(log.log_start_offset()))
             .map_err(|e| PartitionError::from_storage(&e))?;
-        tracing::info!(partition = %self.name(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
+        tracing::info!(topic = %self.topic, partition = self.index.get(), leader_epoch = %epoch, from = %before, to = %end, "truncated diverging suffix");
         let mut s = self.state();
         s.log_end = end;
         s.latest_log_epoch = log.latest_epoch();
@@ -660,8 +697,10 @@ impl Partition {
         let Role::Leader(l) = &mut s.role else {
             return false;
         };
+        let before = l.isr.len();
         let applied = l.apply_isr(isr, partition_epoch);
         if applied {
+            crate::metrics::isr_changed(before, l.isr.len());
             l.update_high_watermark(end);
             self.publish(&s);
         }

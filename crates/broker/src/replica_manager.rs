@@ -179,7 +179,7 @@ impl ReplicaManager {
                     None => match self.open(image, &topic.name, topic.id, *index, min_isr) {
                         Ok(p) => p,
                         Err(e) => {
-                            tracing::error!(topic = %topic.name, partition = %index, error = %e, "cannot open the log");
+                            tracing::error!(topic = %topic.name, partition = index.get(), leader_epoch = %state.leader_epoch, error = %e, "cannot open the log");
                             continue;
                         }
                     },
@@ -235,13 +235,13 @@ impl ReplicaManager {
             .expect("partitions lock poisoned")
             .remove(&key);
         if let Err(e) = partition.close() {
-            tracing::warn!(partition = %partition.name(), error = %e, "closing a removed replica");
+            tracing::warn!(topic = %partition.topic, partition = partition.index.get(), leader_epoch = %partition.hw_view().leader_epoch, error = %e, "closing a removed replica");
         }
         let dir = self.log_dir(&partition.topic, partition.index);
         if !marker_names(&dir, partition.topic_id) {
             return;
         }
-        tracing::info!(partition = %partition.name(), "deleting a replica no longer assigned here");
+        tracing::info!(topic = %partition.topic, partition = partition.index.get(), leader_epoch = %partition.hw_view().leader_epoch, "deleting a replica no longer assigned here");
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             tracing::warn!(dir = %dir.display(), error = %e, "deleting a removed replica's log");
         }
@@ -265,6 +265,12 @@ impl ReplicaManager {
         min_isr: usize,
     ) -> Result<Arc<Partition>, PartitionError> {
         let dir = self.log_dir(topic, index);
+        // Recovery's log lines (storage names only the directory) carry the partition.
+        let leader_epoch = image
+            .partition(topic_id, index)
+            .map(|p| p.leader_epoch)
+            .unwrap_or_default();
+        let _span = tracing::info_span!("partition", topic, partition = index.get(), leader_epoch = %leader_epoch).entered();
         let marker = dir.join(PARTITION_METADATA_FILE);
         let expected = marker_text(topic_id);
         match std::fs::read_to_string(&marker) {
@@ -343,7 +349,7 @@ impl ReplicaManager {
                 else {
                     continue;
                 };
-                tracing::info!(partition = %partition.name(), leader_epoch = %epoch, proposed_isr = ?isr.iter().map(|b| b.get()).collect::<Vec<_>>(), "proposing an ISR change");
+                tracing::info!(topic = %partition.topic, partition = partition.index.get(), leader_epoch = %epoch, proposed_isr = ?isr.iter().map(|b| b.get()).collect::<Vec<_>>(), "proposing an ISR change");
                 let request = AlterPartitionRequest {
                     broker_id: Some(self.config.broker_id.into()),
                     broker_epoch: self.lease.borrow().broker_epoch,
@@ -374,7 +380,7 @@ impl ReplicaManager {
                             }
                             Ok(r) => {
                                 let e = r.error.unwrap_or_default();
-                                tracing::info!(partition = %partition.name(), leader_epoch = %epoch, error = %e.name, message = %e.message, "ISR change refused");
+                                tracing::info!(topic = %partition.topic, partition = partition.index.get(), leader_epoch = %epoch, error = %e.name, message = %e.message, "ISR change refused");
                                 // Only a refusal proving nothing changed frees the proposal
                                 // (Kafka's rule). Otherwise the change may have committed
                                 // (a retry after a lost answer sees INVALID_UPDATE_VERSION)
@@ -395,7 +401,7 @@ impl ReplicaManager {
                                 if !view.leading || view.leader_epoch != epoch {
                                     return;
                                 }
-                                tracing::warn!(partition = %partition.name(), leader_epoch = %epoch, error = %e, "ISR change unanswered; retrying");
+                                tracing::warn!(topic = %partition.topic, partition = partition.index.get(), leader_epoch = %epoch, error = %e, "ISR change unanswered; retrying");
                                 tokio::time::sleep(backoff).await;
                                 backoff = (backoff * 2).min(Duration::from_secs(2));
                             }
@@ -415,7 +421,7 @@ impl ReplicaManager {
     pub fn close_all(&self) {
         for p in self.all() {
             if let Err(e) = p.close() {
-                tracing::error!(partition = %p.name(), error = %e, "closing the log");
+                tracing::error!(topic = %p.topic, partition = p.index.get(), leader_epoch = %p.hw_view().leader_epoch, error = %e, "closing the log");
             }
         }
     }

@@ -14,6 +14,7 @@ use rill_broker::{BrokerConfig, BrokerNode};
 use rill_types::BrokerId;
 
 use crate::controller_cmd::read_config_file;
+use crate::http_listen::{self, HttpArgs, Roles};
 use crate::kafka_listen::KafkaArgs;
 
 /// Arguments of `rill broker`.
@@ -51,6 +52,9 @@ pub struct BrokerArgs {
     /// The Kafka listener.
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    /// The HTTP endpoint (/metrics, /healthz, /readyz).
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// What `resolve` read: the broker's settings, the gRPC listen address, and the config
@@ -60,6 +64,7 @@ struct Resolved {
     listen: String,
     kafka_listen: Option<String>,
     kafka_advertised: Option<String>,
+    http_listen: Option<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -71,6 +76,7 @@ const FILE_KEYS: &[&str] = &[
     "broker.rack",
     "kafka.listen",
     "kafka.advertised",
+    "http.listen",
 ];
 
 fn split_pair(text: &str) -> anyhow::Result<(&str, &str)> {
@@ -133,6 +139,7 @@ impl BrokerArgs {
         let rack = self.rack.clone().or_else(|| take("broker.rack"));
         let kafka_listen = take("kafka.listen");
         let kafka_advertised = take("kafka.advertised");
+        let http_listen = take("http.listen");
         let mut config = BrokerConfig::new(
             BrokerId::new(broker_id),
             data_dir,
@@ -164,6 +171,7 @@ impl BrokerArgs {
             listen,
             kafka_listen,
             kafka_advertised,
+            http_listen,
         })
     }
 
@@ -174,6 +182,7 @@ impl BrokerArgs {
             listen,
             kafka_listen,
             kafka_advertised,
+            http_listen,
         } = self.resolve()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -186,20 +195,30 @@ impl BrokerArgs {
                 .kafka
                 .bind(kafka_listen, kafka_advertised, &mut config)
                 .await?;
+            let roles = Roles::new(false, true);
+            let http = self
+                .http
+                .serve(http_listen, http_listen::BROKER_DEFAULT, roles.clone())
+                .await?;
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             let node = tokio::select! {
                 n = BrokerNode::start(config, listener) => n?,
                 _ = term.recv() => return Ok(()),
             };
+            roles.broker_started(node.probe());
             let kafka = kafka.map(|k| k.serve(&node));
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: controlled shutdown"),
                 _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: controlled shutdown"),
             }
+            roles.stopping();
             node.shutdown().await;
             if let Some(k) = kafka {
                 k.stop().await;
+            }
+            if let Some(h) = http {
+                h.stop().await;
             }
             Ok(())
         })

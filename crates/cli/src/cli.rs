@@ -47,6 +47,8 @@ pub enum Command {
     Group(NotBuilt),
     /// Get and set configuration.
     Config(crate::config_cmd::ConfigArgs),
+    /// Ask a server process whether it is ready (/readyz) or alive (/healthz).
+    Health(crate::health_cmd::HealthArgs),
 }
 
 /// The arguments of a subcommand that is not built yet: anything, so that the user
@@ -71,6 +73,7 @@ impl Command {
             Command::Partition(args) => return args.run(),
             Command::Config(args) => return args.run(),
             Command::Server(args) => return args.run(),
+            Command::Health(args) => return args.run(),
             Command::Group(_) => "group",
         };
         bail!("`rill {name}` is not built yet; the README's status table lists what works today")

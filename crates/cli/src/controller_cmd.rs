@@ -12,6 +12,8 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use rill_controller::node::{ControllerNode, NodeConfig};
 
+use crate::http_listen::{self, HttpArgs, Roles};
+
 /// Arguments of `rill controller`.
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
@@ -39,6 +41,9 @@ pub struct ControllerArgs {
     /// Refuse to start if the data directory belongs to another cluster id.
     #[arg(long, env = "RILL_CLUSTER_ID")]
     pub cluster_id: Option<String>,
+    /// The HTTP endpoint (/metrics, /healthz, /readyz).
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 /// Parses "1@host:port,2@host:port".
@@ -82,7 +87,8 @@ pub fn read_config_file(path: &PathBuf) -> anyhow::Result<BTreeMap<String, Strin
 }
 
 impl ControllerArgs {
-    fn resolve(self) -> anyhow::Result<(NodeConfig, String)> {
+    /// The node's settings, its listen address and the config file's `http.listen`.
+    fn resolve(self) -> anyhow::Result<(NodeConfig, String, Option<String>)> {
         let mut file = match &self.config {
             Some(p) => read_config_file(p)?,
             None => BTreeMap::new(),
@@ -95,6 +101,7 @@ impl ControllerArgs {
             "broker.session.timeout.ms",
             "cluster.id",
             "metadata.snapshot.entries",
+            "http.listen",
         ];
         if let Some(k) = file.keys().find(|k| !known.contains(&k.as_str())) {
             bail!(
@@ -144,12 +151,13 @@ impl ControllerArgs {
             bail!("metadata.snapshot.entries must be at least 1");
         }
         config.expected_cluster_id = self.cluster_id.or_else(|| take("cluster.id"));
-        Ok((config, listen))
+        Ok((config, listen, take("http.listen")))
     }
 
     /// Runs the controller until SIGTERM / Ctrl-C or a fatal error.
     pub fn run(self) -> anyhow::Result<()> {
-        let (config, listen) = self.resolve()?;
+        let http = self.http.clone();
+        let (config, listen, http_listen) = self.resolve()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -160,13 +168,22 @@ impl ControllerArgs {
             // The handler is installed first, so a SIGTERM during start-up is not fatal.
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let roles = Roles::new(true, false);
+            let http = http
+                .serve(http_listen, http_listen::CONTROLLER_DEFAULT, roles.clone())
+                .await?;
             let mut node = ControllerNode::start(config, listener).await?;
+            roles.controller_started(node.probe());
             let outcome = tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); Ok(()) }
                 _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); Ok(()) }
                 reason = node.failed() => Err(anyhow::anyhow!(reason)),
             };
+            roles.stopping();
             node.shutdown().await;
+            if let Some(h) = http {
+                h.stop().await;
+            }
             outcome
         })
     }

@@ -3,7 +3,9 @@
 //!
 //! The first run picks the ports (from `--port-base`, 9093 by default: controllers first,
 //! then brokers' gRPC listeners; Kafka listeners from `--kafka-port-base`, 9092, 9192,
-//! 9292, ... so the first broker is at Kafka's usual 9092) and writes them to `<data dir>/dev-ports`; later runs reuse them, since
+//! 9292, ... so the first broker is at Kafka's usual 9092; HTTP endpoints from
+//! `--http-port-base`, broker N at 9644 + 100·(N−1) and controller N one above) and
+//! writes them to `<data dir>/dev-ports`; later runs reuse them, since
 //! the controllers' addresses are part of the quorum's membership. Each process logs to
 //! `<data dir>/<name>.log`. The command shows progress while the cluster forms, waits
 //! until every broker is unfenced, prints the addresses, and on Ctrl-C or SIGTERM stops
@@ -39,6 +41,10 @@ pub struct DevArgs {
     /// The first broker's Kafka port on a first run; broker N gets this + 100 × (N − 1).
     #[arg(long, default_value_t = 9092)]
     pub kafka_port_base: u16,
+    /// The first broker's HTTP port (/metrics, /healthz, /readyz) on a first run;
+    /// broker N gets this + 100 × (N − 1) and controller N that + 1.
+    #[arg(long, default_value_t = 9644)]
+    pub http_port_base: u16,
     /// How long to wait for the cluster to be ready.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
@@ -48,6 +54,59 @@ const PORTS_FILE: &str = "dev-ports";
 
 /// The ports of every process: controllers, brokers (gRPC), brokers (Kafka).
 type Ports = (Vec<u16>, Vec<u16>, Vec<u16>);
+
+/// The HTTP ports: controllers', then brokers'.
+type HttpPorts = (Vec<u16>, Vec<u16>);
+
+/// Picks (on a first run, or for a data folder from before the HTTP endpoint) or
+/// reads the HTTP ports, from the fourth and fifth lines of the ports file.
+fn http_ports(args: &DevArgs) -> anyhow::Result<HttpPorts> {
+    let file = args.data_dir.join(PORTS_FILE);
+    let text = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let parse = |line: &str| -> anyhow::Result<Vec<u16>> {
+        line.split(',')
+            .filter(|s| !s.is_empty())
+            .map(|p| p.trim().parse().context("a port"))
+            .collect()
+    };
+    if lines.len() >= 5 {
+        let (c, b) = (parse(lines[3])?, parse(lines[4])?);
+        if c.len() != args.controllers || b.len() != args.brokers {
+            bail!(
+                "{} is damaged: one HTTP port per process expected",
+                file.display()
+            );
+        }
+        return Ok((c, b));
+    }
+    let pick = |offset: usize, n: usize| -> anyhow::Result<Vec<u16>> {
+        (0..n)
+            .map(|i| {
+                u16::try_from(usize::from(args.http_port_base) + offset + 100 * i)
+                    .context("--http-port-base leaves no room for the HTTP ports")
+            })
+            .collect()
+    };
+    let (c, b) = (pick(1, args.controllers)?, pick(0, args.brokers)?);
+    let taken: Vec<u16> = lines
+        .iter()
+        .take(3)
+        .map(|l| parse(l))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .concat();
+    if let Some(p) = c.iter().chain(&b).find(|p| taken.contains(p)) {
+        bail!("HTTP port {p} collides with another port; choose another --http-port-base");
+    }
+    check_free(&c, "--http-port-base")?;
+    check_free(&b, "--http-port-base")?;
+    let head: Vec<&str> = lines.iter().take(3).copied().collect();
+    fs::write(
+        &file,
+        format!("{}\n{}\n{}\n", head.join("\n"), join(&c), join(&b)),
+    )?;
+    Ok((c, b))
+}
 
 fn check_free(ports: &[u16], flag: &str) -> anyhow::Result<()> {
     for p in ports {
@@ -190,6 +249,7 @@ impl DevArgs {
             bail!("--brokers must be at least 1");
         }
         let (cports, bports, kports) = ports(&self)?;
+        let (chttp, bhttp) = http_ports(&self)?;
         let dir = fs::canonicalize(&self.data_dir)?;
         let exe = std::env::current_exe().context("finding the rill executable")?;
         let voters = cports
@@ -220,6 +280,8 @@ impl DevArgs {
                         format!("127.0.0.1:{p}"),
                         "--voters".into(),
                         voters.clone(),
+                        "--http-listen".into(),
+                        format!("127.0.0.1:{}", chttp[i]),
                     ],
                 )?);
             }
@@ -242,6 +304,8 @@ impl DevArgs {
                         format!("127.0.0.1:{}", kports[i]),
                         "--controllers".into(),
                         controller_addrs.join(","),
+                        "--http-listen".into(),
+                        format!("127.0.0.1:{}", bhttp[i]),
                     ],
                 )?);
             }
@@ -291,6 +355,15 @@ impl DevArgs {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        let http = |ports: &[u16]| {
+            ports
+                .iter()
+                .map(|p| format!("http://127.0.0.1:{p}/metrics"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!("  metrics (controllers):    {}", http(&chttp));
+        println!("  metrics (brokers):        {}", http(&bhttp));
         println!(
             "  e.g. rill cluster describe --controllers {}",
             controller_addrs[0]

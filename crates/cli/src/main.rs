@@ -8,6 +8,8 @@ mod config_cmd;
 mod controller_cmd;
 mod data_cmd;
 mod dev_cmd;
+mod health_cmd;
+mod http_listen;
 mod kafka_listen;
 mod logging;
 mod server_cmd;

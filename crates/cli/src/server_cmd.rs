@@ -5,6 +5,7 @@
 //! broker first (controlled shutdown, while its controller still serves), then the
 //! controller.
 
+use crate::http_listen::{self, HttpArgs, Roles};
 use crate::kafka_listen::KafkaArgs;
 use std::path::PathBuf;
 
@@ -47,6 +48,9 @@ pub struct ServerArgs {
     /// The Kafka listener.
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    /// The HTTP endpoint (/metrics, /healthz, /readyz) for both roles.
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 impl ServerArgs {
@@ -112,23 +116,34 @@ impl ServerArgs {
                 .await
                 .with_context(|| format!("listening on {}", self.broker_listen))?;
             let kafka = self.kafka.bind(None, None, &mut broker_config).await?;
+            let roles = Roles::new(true, true);
+            let http = self
+                .http
+                .serve(None, http_listen::BROKER_DEFAULT, roles.clone())
+                .await?;
             let mut controller = ControllerNode::start(node_config, controller_listener).await?;
+            roles.controller_started(controller.probe());
             let broker = tokio::select! {
                 b = BrokerNode::start(broker_config, broker_listener) => b?,
                 _ = term.recv() => { controller.shutdown().await; return Ok(()); }
                 reason = controller.failed() => bail!(reason),
             };
+            roles.broker_started(broker.probe());
             let kafka = kafka.map(|k| k.serve(&broker));
             let outcome = tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM: stopping"); Ok(()) }
                 _ = tokio::signal::ctrl_c() => { tracing::info!("interrupted: stopping"); Ok(()) }
                 reason = controller.failed() => Err(anyhow::anyhow!(reason)),
             };
+            roles.stopping();
             broker.shutdown().await;
             if let Some(k) = kafka {
                 k.stop().await;
             }
             controller.shutdown().await;
+            if let Some(h) = http {
+                h.stop().await;
+            }
             outcome
         })
     }

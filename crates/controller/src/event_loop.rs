@@ -351,6 +351,11 @@ impl EventLoop {
     }
 
     async fn propose(&self, records: Vec<MetadataRecord>) -> Result<u64, CallError> {
+        // A leader change is a PartitionChange that names a leader (or none: offline).
+        let elections = records
+            .iter()
+            .filter(|r| matches!(&r.record, Some(Record::PartitionChange(c)) if c.leader.is_some()))
+            .count();
         let batch = MetadataBatch { records }.encode_to_vec();
         if batch.len() > MAX_WRITE_BYTES {
             // Refused before it reaches Raft: an entry above the transport's message
@@ -369,7 +374,10 @@ impl EventLoop {
         )
         .await
         {
-            Ok(Ok(r)) => Ok(r.log_id.index),
+            Ok(Ok(r)) => {
+                crate::metrics::leader_elections(elections);
+                Ok(r.log_id.index)
+            }
             Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
                 Err(self.not_controller())
             }

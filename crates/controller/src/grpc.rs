@@ -263,6 +263,7 @@ impl ControllerService for ControllerGrpc {
             .handle
             .write(move |state, image| {
                 let now = state.clock.now_ms();
+                crate::metrics::broker_lag(hb.broker_id.get(), hb.applied_offset.get(), image);
                 cluster::heartbeat(image, &mut state.leases, &hb, now)
             })
             .await;

@@ -15,6 +15,7 @@ pub mod grpc;
 pub mod heartbeats;
 pub mod manager;
 pub mod metadata_stream;
+pub mod metrics;
 pub mod node;
 pub mod placement;
 pub mod raft;

@@ -127,6 +127,44 @@ pub enum NodeError {
     Raft(String),
 }
 
+/// A read-only view of a controller for `/readyz` and `/metrics`.
+#[derive(Clone)]
+pub struct ControllerProbe {
+    raft: Raft<TypeConfig>,
+    sm: MetadataStateMachine,
+}
+
+impl std::fmt::Debug for ControllerProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControllerProbe").finish_non_exhaustive()
+    }
+}
+
+impl ControllerProbe {
+    /// Ready to serve: this node knows the quorum's leader (itself or another voter), so
+    /// admin calls made to it are answered or redirected. The error says why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        let m = self.raft.metrics().borrow().clone();
+        if let Err(e) = &m.running_state {
+            return Err(format!("raft stopped: {e}"));
+        }
+        match m.current_leader {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "no quorum leader known (term {}, {:?}); a majority of the voters must be up and reachable",
+                m.current_term, m.state
+            )),
+        }
+    }
+
+    /// Sets the controller's gauges from Raft's metrics and the image (called before
+    /// each scrape).
+    pub fn refresh_metrics(&self) {
+        let m = self.raft.metrics().borrow().clone();
+        crate::metrics::refresh(&m, &self.sm.image());
+    }
+}
+
 /// A running controller.
 pub struct ControllerNode {
     raft: Raft<TypeConfig>,
@@ -333,6 +371,14 @@ impl ControllerNode {
     /// The state machine.
     pub fn state_machine(&self) -> &MetadataStateMachine {
         &self.sm
+    }
+
+    /// What the health endpoints and metrics read of this controller.
+    pub fn probe(&self) -> ControllerProbe {
+        ControllerProbe {
+            raft: self.raft.clone(),
+            sm: self.sm.clone(),
+        }
     }
 
     /// Resolves when the node had to stop, with the reason: its quorum is another

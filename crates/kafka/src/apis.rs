@@ -19,6 +19,21 @@ use crate::context::KafkaContext;
 use crate::error::KafkaError;
 use crate::handlers;
 
+/// Decodes the body of a request to a served API, runs its handler and encodes the
+/// answer (`None`: no answer is sent). Counts the request and its latency per API
+/// ([`crate::metrics`]).
+pub async fn route(
+    ctx: &KafkaContext,
+    header: &RequestHeader,
+    key: ApiKey,
+    body: Bytes,
+) -> Result<Option<BytesMut>, KafkaError> {
+    let started = std::time::Instant::now();
+    let out = route_untimed(ctx, header, key, body).await;
+    crate::metrics::request(key, out.is_ok(), started.elapsed());
+    out
+}
+
 /// One served API.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiSpec {
@@ -49,7 +64,7 @@ macro_rules! apis {
 
         /// Decodes the body of a request to a served API, runs its handler and encodes
         /// the answer (`None`: no answer is sent).
-        pub async fn route(
+        async fn route_untimed(
             ctx: &KafkaContext,
             header: &RequestHeader,
             key: ApiKey,

@@ -21,6 +21,7 @@ pub mod error;
 pub mod frame;
 pub mod group;
 pub mod handlers;
+pub mod metrics;
 pub mod producer_ids;
 pub mod server;
 

@@ -12,6 +12,7 @@
 //! - [`compare_replicas`] (`replicas.rs`) and [`segments`]: reading partition directories
 //!   as raw RecordBatch files.
 //! - [`wait_until`] and friends (`wait.rs`): the only way to wait.
+//! - [`http_get`] (`http.rs`): reading the servers' /metrics, /healthz and /readyz.
 //! - [`rill_binary`] (`binary.rs`): finds (building if needed) the `rill` executable.
 //!
 //! Environment: `RILL_BIN` (use this binary), `RILL_KEEP_DATA` (keep a failed test's
@@ -21,6 +22,7 @@ mod binary;
 mod cluster;
 mod error;
 mod history;
+mod http;
 mod logs;
 mod process;
 mod proxy;
@@ -35,6 +37,7 @@ pub use error::{Error, Result};
 pub use history::{
     Duplicate, History, Inconsistency, Lost, Outcome, Reads, Reordering, Report, Unexpected,
 };
+pub use http::http_get;
 pub use process::Process;
 pub use proxy::{FaultProxy, MAX_CONNECTIONS, ProxyMode};
 pub use replicas::compare_replicas;

@@ -26,6 +26,8 @@ pub struct ClusterSpec {
     /// A second Kafka listener per broker under this name, on 127.0.0.2 (also loopback,
     /// so a client can tell the two listeners' advertised addresses apart). Default none.
     pub second_kafka_listener: Option<String>,
+    /// Extra environment variables of every server process (e.g. `RILL_LOG_FORMAT`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ClusterSpec {
@@ -39,6 +41,7 @@ impl Default for ClusterSpec {
             racks: None,
             start_timeout: Duration::from_secs(60),
             second_kafka_listener: None,
+            env: Vec::new(),
         }
     }
 }
@@ -66,6 +69,21 @@ impl ClusterSpec {
     pub fn broker_session_timeout(mut self, timeout: Duration) -> Self {
         self.broker_session_timeout_ms =
             Some(u64::try_from(timeout.as_millis()).expect("a sane timeout"));
+        self
+    }
+
+    /// With timeouts shortened so that a killed broker is fenced, replaced as leader
+    /// and dropped from ISRs within about 3 s (and rejoins as quickly).
+    pub fn quick_failover(self) -> Self {
+        self.broker_session_timeout(Duration::from_millis(3000))
+            .broker_setting("broker.heartbeat.interval.ms", 200)
+            .broker_setting("replica.lag.time.max.ms", 3000)
+            .broker_setting("replica.fetch.wait.max.ms", 200)
+    }
+
+    /// With one more environment variable for every server process.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 

@@ -85,7 +85,7 @@ pub async fn handle(
                                     -1
                                 }),
                             Err(e) => {
-                                log_refusal(&t.name.0, p.index, &e);
+                                log_refusal(ctx, &t.name.0, p.index, &e);
                                 r.with_error_code(codes::partition_error(&e))
                                     .with_base_offset(-1)
                                     .with_error_message((version >= 8).then(|| s(e.message)))
@@ -102,11 +102,16 @@ pub async fn handle(
     Some(ProduceResponse::default().with_responses(responses))
 }
 
-fn log_refusal(topic: &str, partition: i32, e: &rill_broker::PartitionError) {
+fn log_refusal(ctx: &KafkaContext, topic: &str, partition: i32, e: &rill_broker::PartitionError) {
+    // The epoch this broker knows the partition at (-1: it hosts no replica of it).
+    let leader_epoch = ctx
+        .rm
+        .by_name(topic, partition)
+        .map_or(-1, |p| p.hw_view().leader_epoch.get());
     match e.code {
         ErrorCode::NotLeaderOrFollower | ErrorCode::UnknownTopicOrPartition => {
-            tracing::debug!(topic, partition, error = %e, "produce refused")
+            tracing::debug!(topic, partition, leader_epoch, error = %e, "produce refused")
         }
-        _ => tracing::info!(topic, partition, error = %e, "produce refused"),
+        _ => tracing::info!(topic, partition, leader_epoch, error = %e, "produce refused"),
     }
 }

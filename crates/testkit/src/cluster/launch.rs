@@ -3,7 +3,8 @@
 //! Each controller gets one port; each broker two: its gRPC `--listen` port and its
 //! Kafka listener's (`--kafka-listen 127.0.0.1:<port>`, which it advertises to Kafka
 //! clients as `127.0.0.1:<port>`), and with a second Kafka listener one more, on
-//! 127.0.0.2. Ports are found by binding 127.0.0.1:0. The reservations are held until every proxy
+//! 127.0.0.2; every process also gets an HTTP endpoint port
+//! (`--http-listen`: /metrics, /healthz, /readyz). Ports are found by binding 127.0.0.1:0. The reservations are held until every proxy
 //! is bound (so no proxy takes a port meant for a server) and released just before the
 //! servers start; another program could still take one in that gap, which `start`
 //! detects (a server exits with "Address already in use") and retries.
@@ -32,6 +33,10 @@ pub(super) struct Layout {
     pub(super) kafka_addrs: BTreeMap<BrokerId, String>,
     /// Each broker's second Kafka listener address ("127.0.0.2:port"), if any.
     pub(super) second_kafka_addrs: BTreeMap<BrokerId, String>,
+    /// Each controller's HTTP endpoint address.
+    pub(super) controller_http: BTreeMap<NodeId, String>,
+    /// Each broker's HTTP endpoint address.
+    pub(super) broker_http: BTreeMap<BrokerId, String>,
     /// (follower, leader) → the proxy the follower reaches the leader through.
     pub(super) links: BTreeMap<(BrokerId, BrokerId), FaultProxy>,
 }
@@ -44,7 +49,7 @@ pub(super) fn layout(
     runtime: &Handle,
     dir: &Path,
 ) -> Result<Layout> {
-    let reserved = reserve_ports(spec.controllers + 2 * spec.brokers)?;
+    let reserved = reserve_ports(2 * spec.controllers + 3 * spec.brokers)?;
     let addrs: Vec<String> = reserved
         .iter()
         .map(|l| {
@@ -53,8 +58,18 @@ pub(super) fn layout(
                 .to_string())
         })
         .collect::<Result<_>>()?;
-    let (controller_addrs, broker_addrs) = addrs.split_at(spec.controllers);
-    let (broker_addrs, kafka_addrs) = broker_addrs.split_at(spec.brokers);
+    let (controller_addrs, rest) = addrs.split_at(spec.controllers);
+    let (broker_addrs, rest) = rest.split_at(spec.brokers);
+    let (kafka_addrs, rest) = rest.split_at(spec.brokers);
+    let (controller_http, broker_http) = rest.split_at(spec.controllers);
+    let controller_http: BTreeMap<NodeId, String> = (1..)
+        .map(NodeId::new)
+        .zip(controller_http.iter().cloned())
+        .collect();
+    let broker_http: BTreeMap<BrokerId, String> = (1..)
+        .map(BrokerId::new)
+        .zip(broker_http.iter().cloned())
+        .collect();
     let broker_addrs: BTreeMap<BrokerId, &String> =
         (1..).map(BrokerId::new).zip(broker_addrs).collect();
     let kafka_addrs: BTreeMap<BrokerId, String> = (1..)
@@ -102,7 +117,7 @@ pub(super) fn layout(
             name,
             binary.to_owned(),
             argv,
-            child_env(),
+            child_env(&spec.env),
             listen.to_owned(),
             log,
         )
@@ -118,6 +133,7 @@ pub(super) fn layout(
         let id = NodeId::new(i as u64 + 1);
         let mut argv = args(&["controller", "--node-id", &id.to_string()]);
         argv.extend(args(&["--listen", listen, "--voters", &voters]));
+        argv.extend(args(&["--http-listen", &controller_http[&id]]));
         if let Some(ms) = spec.broker_session_timeout_ms {
             argv.extend(args(&["--broker-session-timeout-ms", &ms.to_string()]));
         }
@@ -138,6 +154,8 @@ pub(super) fn layout(
             &kafka_listen,
             "--controllers",
             &controller_addrs.join(","),
+            "--http-listen",
+            &broker_http[&id],
         ]));
         if let Some(racks) = &spec.racks {
             argv.extend(args(&["--rack", &racks[i]]));
@@ -161,6 +179,8 @@ pub(super) fn layout(
         brokers,
         kafka_addrs,
         second_kafka_addrs,
+        controller_http,
+        broker_http,
         links,
     })
 }
@@ -183,9 +203,10 @@ fn args(items: &[&str]) -> Vec<OsString> {
 }
 
 /// Environment for the children: the test's own, plus a log filter unless it sets one,
-/// and no colour codes (the logs are files).
-fn child_env() -> Vec<(String, String)> {
+/// no colour codes (the logs are files), and the spec's `extra` variables.
+fn child_env(extra: &[(String, String)]) -> Vec<(String, String)> {
     let mut env = vec![("NO_COLOR".to_owned(), "1".to_owned())];
+    env.extend(extra.iter().cloned());
     if std::env::var_os("RILL_LOG").is_none() {
         env.push(("RILL_LOG".to_owned(), DEFAULT_LOG_FILTER.to_owned()));
     }

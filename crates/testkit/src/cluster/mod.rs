@@ -52,6 +52,10 @@ pub struct Cluster {
     kafka_addrs: BTreeMap<BrokerId, String>,
     /// Each broker's second Kafka listener, when the spec asks for one.
     second_kafka_addrs: BTreeMap<BrokerId, String>,
+    /// Each controller's HTTP endpoint address, by node id.
+    controller_http: BTreeMap<NodeId, String>,
+    /// Each broker's HTTP endpoint address, by broker id.
+    broker_http: BTreeMap<BrokerId, String>,
     /// (follower, leader) → the proxy the follower reaches the leader through.
     links: BTreeMap<(BrokerId, BrokerId), FaultProxy>,
     /// `Some` until drop.
@@ -110,6 +114,8 @@ impl Cluster {
             brokers: layout.brokers,
             kafka_addrs: layout.kafka_addrs,
             second_kafka_addrs: layout.second_kafka_addrs,
+            controller_http: layout.controller_http,
+            broker_http: layout.broker_http,
             links: layout.links,
             runtime: Some(runtime),
             dir: Some(dir),
@@ -189,6 +195,25 @@ impl Cluster {
         self.second_kafka_addrs
             .get(&id)
             .unwrap_or_else(|| panic!("broker {id} has no second Kafka listener"))
+            .clone()
+    }
+
+    /// The address ("127.0.0.1:port") of broker `id`'s HTTP endpoint (/metrics,
+    /// /healthz, /readyz); the same across restarts.
+    pub fn broker_http_addr(&self, id: impl Into<BrokerId>) -> String {
+        let id = id.into();
+        self.broker_http
+            .get(&id)
+            .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
+            .clone()
+    }
+
+    /// The address of controller `id`'s HTTP endpoint; the same across restarts.
+    pub fn controller_http_addr(&self, id: impl Into<NodeId>) -> String {
+        let id = id.into();
+        self.controller_http
+            .get(&id)
+            .unwrap_or_else(|| panic!("no controller {id} in this cluster"))
             .clone()
     }
 
