@@ -113,7 +113,8 @@ timeout 30 "$rill" cluster describe --controllers "$controllers" \
 # From the host (EXTERNAL): every broker advertised as 127.0.0.1:<its published port>.
 external=$(timeout 30 kcat -b "$bootstrap" -L -J -m 15 | "$python" -c '
 import json, sys
-print(" ".join(sorted(b["name"] for b in json.load(sys.stdin)["brokers"])))')
+brokers = sorted(json.load(sys.stdin)["brokers"], key=lambda b: b["id"])
+print(" ".join("%s/%d" % (b["name"], b["id"]) for b in brokers))')
 want="127.0.0.1:$RILL_KAFKA_PORT_1/1 127.0.0.1:$RILL_KAFKA_PORT_2/2 127.0.0.1:$RILL_KAFKA_PORT_3/3"
 [ "$external" = "$want" ] || die "EXTERNAL listener advertises [$external], expected [$want]"
 say "EXTERNAL listener: $external"
