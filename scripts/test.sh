@@ -23,6 +23,15 @@ echo "doctests: $(echo "$doc_out" | awk '/^test result:/ {n += $4} END {print n 
 # longer runs by hand: scripts/fuzz.sh 600).
 ./scripts/fuzz.sh "${RILL_FUZZ_SECONDS:-20}"
 
+# The docker-compose test (tests/tests/docker_compose.rs) needs the image; the static
+# release build behind it takes minutes, more than a test's time budget, so it is built
+# here, before the suite. Without a Docker engine the test skips loudly (fails on CI).
+if docker info >/dev/null 2>&1; then
+  RILL_IMAGE=rill:compose-test ./deploy/build-image.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true but no Docker engine answers 'docker info'; the compose test will fail" >&2
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --profile "$profile" "$@"
 else

@@ -42,11 +42,24 @@ pub struct BrokerConfig {
     /// Addresses to use for other brokers' replication listeners instead of the ones they
     /// advertise (tests put a fault proxy there).
     pub peer_addresses: BTreeMap<BrokerId, String>,
-    /// The Kafka listener clients are told to connect to (host, port), registered as
-    /// `PLAINTEXT`; `None` when this broker serves no Kafka listener.
-    pub kafka_advertised: Option<(String, u16)>,
+    /// The Kafka listeners clients are told to connect to, each registered under its
+    /// name (Kafka's `advertised.listeners`); empty when this broker serves no Kafka
+    /// listener. Names are unique.
+    pub kafka_advertised: Vec<AdvertisedListener>,
     /// Tunables by key; see [`BrokerConfig::KEYS`].
     values: BTreeMap<&'static str, u64>,
+}
+
+/// One named Kafka listener as clients are told to reach it (`NAME://HOST:PORT`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvertisedListener {
+    /// The listener name (`PLAINTEXT` unless named); a client connected to a listener
+    /// of this name is told every broker's endpoint of the same name.
+    pub name: String,
+    /// The advertised host.
+    pub host: String,
+    /// The advertised port.
+    pub port: u16,
 }
 
 impl BrokerConfig {
@@ -119,7 +132,7 @@ impl BrokerConfig {
             controllers,
             rack: None,
             peer_addresses: BTreeMap::new(),
-            kafka_advertised: None,
+            kafka_advertised: Vec::new(),
             values: Self::KEYS.iter().map(|k| (k.name, k.default)).collect(),
         }
     }

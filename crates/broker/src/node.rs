@@ -25,7 +25,7 @@ use crate::fetcher::FetchContext;
 use crate::grpc::{DataGrpc, ReplicationGrpc};
 use crate::lifecycle::{self, LeaseStatus, Registration};
 use crate::metadata_follower::{self, MetadataView};
-use crate::replica_manager::{GRPC_LISTENER, KAFKA_LISTENER, ReplicaManager};
+use crate::replica_manager::{GRPC_LISTENER, ReplicaManager};
 
 /// A running broker.
 #[derive(Debug)]
@@ -63,10 +63,10 @@ impl BrokerNode {
                 host: config.advertised_host.clone(),
                 port: u32::from(config.advertised_port),
             })
-            .chain(config.kafka_advertised.iter().map(|(host, port)| Endpoint {
-                name: KAFKA_LISTENER.to_owned(),
-                host: host.clone(),
-                port: u32::from(*port),
+            .chain(config.kafka_advertised.iter().map(|l| Endpoint {
+                name: l.name.clone(),
+                host: l.host.clone(),
+                port: u32::from(l.port),
             }))
             .collect(),
             rack: config.rack.clone(),

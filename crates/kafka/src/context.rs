@@ -1,10 +1,12 @@
 //! [`KafkaContext`]: what every handler may use — the broker's replica manager (and
 //! through it the metadata image), the controller client, the producer-id allocator and
-//! the listener's settings. One per listener, shared by every connection.
+//! the listener's settings. One per listener, shared by every connection that came in on
+//! it; the listeners of one broker share everything but the listener name
+//! ([`KafkaContext::for_listener`]).
 
 use std::sync::Arc;
 
-use rill_broker::replica_manager::ReplicaManager;
+use rill_broker::replica_manager::{KAFKA_LISTENER, ReplicaManager};
 use rill_proto::controller_client::ControllerClient;
 use rill_types::BrokerId;
 
@@ -40,15 +42,19 @@ pub struct KafkaContext {
     /// The controller quorum (admin requests are forwarded there).
     pub controllers: ControllerClient,
     /// Producer ids handed out by this broker, in blocks from the controller.
-    pub producer_ids: ProducerIds,
+    pub producer_ids: Arc<ProducerIds>,
     /// Settings.
     pub config: KafkaConfig,
     /// The consumer-group coordinator.
     pub groups: Arc<crate::group::GroupCoordinator>,
+    /// The name of the listener this context serves. Metadata, FindCoordinator and
+    /// DescribeCluster answer with every broker's endpoint of this name, so a client sees
+    /// the addresses of the network it connected from (Kafka's behaviour).
+    pub listener: String,
 }
 
 impl KafkaContext {
-    /// A context over a running broker.
+    /// A context over a running broker, for its `PLAINTEXT` listener.
     pub fn new(
         broker_id: BrokerId,
         rm: Arc<ReplicaManager>,
@@ -60,8 +66,23 @@ impl KafkaContext {
             groups: crate::group::GroupCoordinator::new(rm.clone(), Default::default()),
             rm,
             controllers,
-            producer_ids: ProducerIds::default(),
+            producer_ids: Arc::default(),
             config,
+            listener: KAFKA_LISTENER.to_owned(),
+        })
+    }
+
+    /// A context for the broker's listener `name`, sharing this one's state (groups,
+    /// producer ids, settings): only the endpoints it answers with differ.
+    pub fn for_listener(&self, name: &str) -> Arc<Self> {
+        Arc::new(Self {
+            broker_id: self.broker_id,
+            rm: self.rm.clone(),
+            controllers: self.controllers.clone(),
+            producer_ids: self.producer_ids.clone(),
+            config: self.config.clone(),
+            groups: self.groups.clone(),
+            listener: name.to_owned(),
         })
     }
 

@@ -6,6 +6,10 @@
 //! carry only a correlation id, and clients match them to requests in order. A bad frame
 //! or request closes that connection only; nothing is allocated for a frame before its
 //! size has been checked.
+//!
+//! A broker may have several named listeners (Kafka's `listeners`); each is served by its
+//! own `serve` with a context naming it, so every connection answers with the endpoints
+//! of the listener it came in on.
 
 use std::sync::Arc;
 
@@ -19,7 +23,8 @@ use crate::context::KafkaContext;
 use crate::error::KafkaError;
 use crate::frame;
 
-/// Serves Kafka clients on `listener` until `shutdown` turns true.
+/// Serves Kafka clients on `listener` (the one `ctx.listener` names) until `shutdown`
+/// turns true.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<KafkaContext>,
@@ -35,7 +40,7 @@ pub async fn serve(
             a = listener.accept() => match a {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!(error = %e, "kafka listener: accept failed");
+                    tracing::warn!(listener = %ctx.listener, error = %e, "kafka listener: accept failed");
                     continue;
                 }
             },
@@ -46,8 +51,12 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             match connection(stream, &ctx, stop).await {
-                Ok(()) => tracing::debug!(%peer, "kafka connection closed"),
-                Err(e) => tracing::info!(%peer, error = %e, "kafka connection closed"),
+                Ok(()) => {
+                    tracing::debug!(%peer, listener = %ctx.listener, "kafka connection closed")
+                }
+                Err(e) => {
+                    tracing::info!(%peer, listener = %ctx.listener, error = %e, "kafka connection closed")
+                }
             }
         });
     }

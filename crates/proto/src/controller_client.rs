@@ -47,6 +47,11 @@ pub struct ControllerClient {
     addrs: Vec<String>,
     channels: Vec<Channel>,
     current: usize,
+    /// Where the round of the known addresses is: the next one to try when the current
+    /// one fails. Kept apart from `current` because a leader hint may name an
+    /// address this client cannot reach (a container name, seen from the host); failing
+    /// it must move on to the next listed address, not back to the one that hinted.
+    round: usize,
     deadline: Duration,
 }
 
@@ -65,6 +70,7 @@ impl ControllerClient {
             addrs: addrs.to_vec(),
             channels,
             current: 0,
+            round: 0,
             deadline,
         })
     }
@@ -77,6 +83,12 @@ impl ControllerClient {
         self.channels.push(channel(addr)?);
         self.addrs.push(addr.to_owned());
         Ok(self.addrs.len() - 1)
+    }
+
+    /// Moves on to the next known address in the round.
+    fn next_listed(&mut self) {
+        self.round = (self.round + 1) % self.addrs.len();
+        self.current = self.round;
     }
 
     /// Calls `f` on the active controller, following NOT_CONTROLLER answers and skipping
@@ -112,7 +124,7 @@ impl ControllerClient {
                             continue;
                         }
                         Some(Ok(i)) if i != self.current => self.current = i,
-                        _ => self.current = (self.current + 1) % self.channels.len(),
+                        _ => self.next_listed(),
                     }
                     true
                 }
@@ -121,7 +133,7 @@ impl ControllerClient {
                 // then answers as a repeat does in Kafka (e.g. TOPIC_ALREADY_EXISTS).
                 // A deadline is not retried: the controller is alive but stuck.
                 Code::Unavailable | Code::Unknown | Code::Cancelled => {
-                    self.current = (self.current + 1) % self.channels.len();
+                    self.next_listed();
                     true
                 }
                 _ => false,

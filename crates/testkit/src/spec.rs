@@ -23,6 +23,9 @@ pub struct ClusterSpec {
     pub racks: Option<Vec<String>>,
     /// How long `start` waits for the quorum and every broker. Default 60 s.
     pub start_timeout: Duration,
+    /// A second Kafka listener per broker under this name, on 127.0.0.2 (also loopback,
+    /// so a client can tell the two listeners' advertised addresses apart). Default none.
+    pub second_kafka_listener: Option<String>,
     /// Extra environment variables of every server process (e.g. `RILL_LOG_FORMAT`).
     pub env: Vec<(String, String)>,
 }
@@ -37,6 +40,7 @@ impl Default for ClusterSpec {
             fault_proxies: false,
             racks: None,
             start_timeout: Duration::from_secs(60),
+            second_kafka_listener: None,
             env: Vec::new(),
         }
     }
@@ -86,6 +90,13 @@ impl ClusterSpec {
     /// With fault proxies on every inter-broker link.
     pub fn with_fault_proxies(mut self) -> Self {
         self.fault_proxies = true;
+        self
+    }
+
+    /// With a second Kafka listener named `name` on every broker (see
+    /// [`Cluster::kafka_addr_of_second`](crate::Cluster::kafka_addr_of_second)).
+    pub fn second_kafka_listener(mut self, name: impl Into<String>) -> Self {
+        self.second_kafka_listener = Some(name.into());
         self
     }
 

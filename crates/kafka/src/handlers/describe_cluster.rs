@@ -1,7 +1,7 @@
 //! DescribeCluster (key 60), v0–1, from this broker's metadata image (as Metadata):
 //! the cluster id, this broker as the controller (KRaft brokers forward admin requests
 //! to the quorum, and so does rill, so any broker is a fine target), and the unfenced
-//! brokers with their Kafka listener and rack. Authorized operations are not
+//! brokers with their endpoint of the request's listener (by name) and rack. Authorized operations are not
 //! computed (no ACLs): -2147483648, Kafka's "not asked / unknown".
 //!
 //! `endpoint_type` (v1) 2 asks for the controllers' endpoints. Kafka brokers refuse that
@@ -49,13 +49,13 @@ pub async fn handle(
     }
     Some(
         resp.with_controller_id(BrokerId(ctx.broker_id.get()))
-            .with_brokers(brokers(&image)),
+            .with_brokers(brokers(&image, &ctx.listener)),
     )
 }
 
-/// Unfenced brokers with a Kafka listener, by id (as Metadata lists them).
-fn brokers(image: &MetadataImage) -> Vec<DescribeClusterBroker> {
-    kafka_endpoints(image)
+/// Unfenced brokers with a `listener` endpoint, by id (as Metadata lists them).
+fn brokers(image: &MetadataImage, listener: &str) -> Vec<DescribeClusterBroker> {
+    kafka_endpoints(image, listener)
         .map(|e| {
             DescribeClusterBroker::default()
                 .with_broker_id(BrokerId(e.id))

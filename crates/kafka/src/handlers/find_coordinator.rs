@@ -1,12 +1,12 @@
 //! FindCoordinator (key 10), v0–4 (v4: batched keys): the broker leading the
-//! `__consumer_offsets` partition of each group, creating the topic on first use.
+//! `__consumer_offsets` partition of each group, creating the topic on first use; its
+//! address is its endpoint of the listener the request came in on.
 //! Transaction coordinators (key type 1) are refused: rill has no transactions.
 
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{
     BrokerId, FindCoordinatorRequest, FindCoordinatorResponse, RequestHeader,
 };
-use rill_broker::replica_manager::KAFKA_LISTENER;
 use rill_types::{ErrorCode, PartitionIndex};
 
 use super::s;
@@ -72,7 +72,7 @@ fn lookup(ctx: &KafkaContext, key: &str) -> Found {
     let e = b
         .listeners
         .iter()
-        .find(|l| l.name == KAFKA_LISTENER)
+        .find(|l| l.name == ctx.listener)
         .ok_or(unavailable)?;
     Ok((
         leader.get(),

@@ -1,4 +1,5 @@
-//! Metadata (key 3), v0–12: brokers with their Kafka listener, topics with partitions,
+//! Metadata (key 3), v0–12: brokers with their endpoint of the listener the request came
+//! in on (a broker without a listener of that name is left out, as in Kafka), topics with partitions,
 //! leaders, leader epochs, replicas, ISR and offline replicas, from the image this broker
 //! has applied.
 //!
@@ -16,7 +17,6 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{
     BrokerId, MetadataRequest, MetadataResponse, RequestHeader, TopicName,
 };
-use rill_broker::replica_manager::KAFKA_LISTENER;
 use rill_metadata::{ConfigResource, MetadataImage, TopicImage};
 use rill_types::ErrorCode;
 
@@ -72,7 +72,7 @@ pub async fn handle(
     };
     Some(
         MetadataResponse::default()
-            .with_brokers(brokers(&image, version))
+            .with_brokers(brokers(&image, &ctx.listener, version))
             .with_cluster_id(
                 image
                     .cluster_id()
@@ -108,15 +108,18 @@ pub struct KafkaEndpoint<'a> {
     pub rack: Option<&'a str>,
 }
 
-/// Brokers clients may connect to: registered, not fenced, with a Kafka listener (also
-/// DescribeCluster's list).
-pub fn kafka_endpoints(image: &MetadataImage) -> impl Iterator<Item = KafkaEndpoint<'_>> {
+/// Brokers clients of `listener` may connect to: registered, not fenced, with a listener
+/// of that name (also DescribeCluster's list).
+pub fn kafka_endpoints<'a>(
+    image: &'a MetadataImage,
+    listener: &'a str,
+) -> impl Iterator<Item = KafkaEndpoint<'a>> {
     image
         .brokers()
         .values()
         .filter(|b| !b.fenced)
-        .filter_map(|b| {
-            let e = b.listeners.iter().find(|l| l.name == KAFKA_LISTENER)?;
+        .filter_map(move |b| {
+            let e = b.listeners.iter().find(|l| l.name == listener)?;
             Some(KafkaEndpoint {
                 id: b.id.get(),
                 host: &e.host,
@@ -126,8 +129,8 @@ pub fn kafka_endpoints(image: &MetadataImage) -> impl Iterator<Item = KafkaEndpo
         })
 }
 
-fn brokers(image: &MetadataImage, version: i16) -> Vec<MetadataResponseBroker> {
-    kafka_endpoints(image)
+fn brokers(image: &MetadataImage, listener: &str, version: i16) -> Vec<MetadataResponseBroker> {
+    kafka_endpoints(image, listener)
         .map(|e| {
             MetadataResponseBroker::default()
                 .with_node_id(BrokerId(e.id))

@@ -2,7 +2,8 @@
 //!
 //! Each controller gets one port; each broker two: its gRPC `--listen` port and its
 //! Kafka listener's (`--kafka-listen 127.0.0.1:<port>`, which it advertises to Kafka
-//! clients as `127.0.0.1:<port>`); every process also gets an HTTP endpoint port
+//! clients as `127.0.0.1:<port>`), and with a second Kafka listener one more, on
+//! 127.0.0.2; every process also gets an HTTP endpoint port
 //! (`--http-listen`: /metrics, /healthz, /readyz). Ports are found by binding 127.0.0.1:0. The reservations are held until every proxy
 //! is bound (so no proxy takes a port meant for a server) and released just before the
 //! servers start; another program could still take one in that gap, which `start`
@@ -30,6 +31,8 @@ pub(super) struct Layout {
     pub(super) brokers: BTreeMap<BrokerId, Process>,
     /// Each broker's Kafka listener address ("127.0.0.1:port").
     pub(super) kafka_addrs: BTreeMap<BrokerId, String>,
+    /// Each broker's second Kafka listener address ("127.0.0.2:port"), if any.
+    pub(super) second_kafka_addrs: BTreeMap<BrokerId, String>,
     /// Each controller's HTTP endpoint address.
     pub(super) controller_http: BTreeMap<NodeId, String>,
     /// Each broker's HTTP endpoint address.
@@ -73,6 +76,22 @@ pub(super) fn layout(
         .map(BrokerId::new)
         .zip(kafka_addrs.iter().cloned())
         .collect();
+    let second = match spec.second_kafka_listener {
+        Some(_) => reserve_ports_on("127.0.0.2", spec.brokers)?,
+        None => Vec::new(),
+    };
+    let second_kafka_addrs = (1..)
+        .map(BrokerId::new)
+        .zip(&second)
+        .map(|(id, l)| {
+            Ok((
+                id,
+                l.local_addr()
+                    .io("read port of", "127.0.0.2:0")?
+                    .to_string(),
+            ))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
 
     let mut links = BTreeMap::new();
     if spec.fault_proxies {
@@ -88,6 +107,7 @@ pub(super) fn layout(
         }
     }
     drop(reserved);
+    drop(second);
 
     let process = |name: String, file: String, argv: Vec<OsString>, listen: &str| {
         let mut argv = argv;
@@ -123,11 +143,15 @@ pub(super) fn layout(
     let mut brokers = BTreeMap::new();
     for (i, (&id, listen)) in broker_addrs.iter().enumerate() {
         let mut argv = args(&["broker", "--broker-id", &id.to_string()]);
+        let kafka_listen = match (&spec.second_kafka_listener, second_kafka_addrs.get(&id)) {
+            (Some(name), Some(addr)) => format!("{},{name}://{addr}", kafka_addrs[&id]),
+            _ => kafka_addrs[&id].clone(),
+        };
         argv.extend(args(&[
             "--listen",
             listen,
             "--kafka-listen",
-            &kafka_addrs[&id],
+            &kafka_listen,
             "--controllers",
             &controller_addrs.join(","),
             "--http-listen",
@@ -154,6 +178,7 @@ pub(super) fn layout(
         controllers,
         brokers,
         kafka_addrs,
+        second_kafka_addrs,
         controller_http,
         broker_http,
         links,
@@ -162,8 +187,14 @@ pub(super) fn layout(
 
 /// `n` listeners on distinct free ports of 127.0.0.1, held until dropped.
 fn reserve_ports(n: usize) -> Result<Vec<TcpListener>> {
+    reserve_ports_on("127.0.0.1", n)
+}
+
+/// `n` listeners on distinct free ports of `host`, held until dropped.
+fn reserve_ports_on(host: &str, n: usize) -> Result<Vec<TcpListener>> {
+    let any = format!("{host}:0");
     (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").io("bind", "127.0.0.1:0"))
+        .map(|_| TcpListener::bind(&any).io("bind", any.as_str()))
         .collect()
 }
 

@@ -50,6 +50,8 @@ pub struct Cluster {
     brokers: BTreeMap<BrokerId, Process>,
     /// Each broker's Kafka listener address ("127.0.0.1:port"), by broker id.
     kafka_addrs: BTreeMap<BrokerId, String>,
+    /// Each broker's second Kafka listener, when the spec asks for one.
+    second_kafka_addrs: BTreeMap<BrokerId, String>,
     /// Each controller's HTTP endpoint address, by node id.
     controller_http: BTreeMap<NodeId, String>,
     /// Each broker's HTTP endpoint address, by broker id.
@@ -111,6 +113,7 @@ impl Cluster {
             controllers: layout.controllers,
             brokers: layout.brokers,
             kafka_addrs: layout.kafka_addrs,
+            second_kafka_addrs: layout.second_kafka_addrs,
             controller_http: layout.controller_http,
             broker_http: layout.broker_http,
             links: layout.links,
@@ -182,6 +185,16 @@ impl Cluster {
         self.kafka_addrs
             .get(&id)
             .unwrap_or_else(|| panic!("no broker {id} in this cluster"))
+            .clone()
+    }
+
+    /// The address ("127.0.0.2:port") of broker `id`'s second Kafka listener
+    /// ([`ClusterSpec::second_kafka_listener`]), as it advertises it.
+    pub fn kafka_addr_of_second(&self, id: impl Into<BrokerId>) -> String {
+        let id = id.into();
+        self.second_kafka_addrs
+            .get(&id)
+            .unwrap_or_else(|| panic!("broker {id} has no second Kafka listener"))
             .clone()
     }
 
