@@ -27,7 +27,7 @@ echo "doctests: $(echo "$doc_out" | awk '/^test result:/ {n += $4} END {print n 
 # release build behind it takes minutes, more than a test's time budget, so it is built
 # here, before the suite. Without a Docker engine the test skips loudly (fails on CI).
 if docker info >/dev/null 2>&1; then
-  RILL_IMAGE=rill:compose-test ./deploy/build-image.sh
+  RILL_IMAGE=rill:compose-test RILL_IMAGE_PROFILE=image-test ./deploy/build-image.sh
 elif [ "${CI:-}" = "true" ]; then
   echo "CI=true but no Docker engine answers 'docker info'; the compose test will fail" >&2
 fi
