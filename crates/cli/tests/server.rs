@@ -50,6 +50,8 @@ fn combined_mode_serves_topics_produce_and_consume() {
             &bootstrap,
             "--kafka-listen",
             &kafka,
+            "--http-listen",
+            "127.0.0.1:0",
         ])
         .stderr(log)
         .spawn()

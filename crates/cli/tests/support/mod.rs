@@ -87,7 +87,9 @@ impl Quorum {
             ])
             .arg("--data-dir")
             .arg(self.data_dir(i))
-            .args(["--broker-session-timeout-ms", "120000"]);
+            .args(["--broker-session-timeout-ms", "120000"])
+            // Three controllers on one host: each HTTP endpoint on a port of its own.
+            .args(["--http-listen", "127.0.0.1:0"]);
         if let Some(config) = &self.config {
             command.arg("--config").arg(config);
         }
