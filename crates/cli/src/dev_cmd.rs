@@ -55,6 +55,14 @@ const PORTS_FILE: &str = "dev-ports";
 /// The ports of every process: controllers, brokers (gRPC), brokers (Kafka).
 type Ports = (Vec<u16>, Vec<u16>, Vec<u16>);
 
+/// One line of the ports file: comma-separated ports.
+fn parse_ports(line: &str) -> anyhow::Result<Vec<u16>> {
+    line.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|p| p.trim().parse().context("a port"))
+        .collect()
+}
+
 /// The HTTP ports: controllers', then brokers'.
 type HttpPorts = (Vec<u16>, Vec<u16>);
 
@@ -64,12 +72,7 @@ fn http_ports(args: &DevArgs) -> anyhow::Result<HttpPorts> {
     let file = args.data_dir.join(PORTS_FILE);
     let text = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let lines: Vec<&str> = text.lines().collect();
-    let parse = |line: &str| -> anyhow::Result<Vec<u16>> {
-        line.split(',')
-            .filter(|s| !s.is_empty())
-            .map(|p| p.trim().parse().context("a port"))
-            .collect()
-    };
+    let parse = parse_ports;
     if lines.len() >= 5 {
         let (c, b) = (parse(lines[3])?, parse(lines[4])?);
         if c.len() != args.controllers || b.len() != args.brokers {
@@ -135,13 +138,7 @@ fn ports(args: &DevArgs) -> anyhow::Result<Ports> {
     let file = args.data_dir.join(PORTS_FILE);
     if let Ok(text) = fs::read_to_string(&file) {
         let mut lines = text.lines();
-        let parse = |line: Option<&str>| -> anyhow::Result<Vec<u16>> {
-            line.unwrap_or_default()
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|p| p.trim().parse().context("a port"))
-                .collect()
-        };
+        let parse = |line: Option<&str>| parse_ports(line.unwrap_or_default());
         let (c, b, k) = (
             parse(lines.next())?,
             parse(lines.next())?,
