@@ -15,14 +15,17 @@
 # `docker-compose down -v` of its own project runs on every exit. Each step is bounded;
 # timings are printed. Exit 0 only when every check passed.
 #
-# Environment: RILL_IMAGE (default rill:compose-test), COMPOSE (default docker-compose,
-# or `docker compose` when that is what exists), CARGO_TARGET_DIR.
+# Environment: RILL_IMAGE (default rill:compose-test), RILL_IMAGE_PROFILE (the cargo
+# profile of the image's binary, default image-test: the one scripts/test.sh builds
+# before the suite, so the build here finds it up to date), COMPOSE (default
+# docker-compose, or `docker compose` when that is what exists), CARGO_TARGET_DIR.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 compose_file="$root/deploy/docker-compose.yml"
 python="$root/.venv/bin/python"
 export RILL_IMAGE="${RILL_IMAGE:-rill:compose-test}"
+export RILL_IMAGE_PROFILE="${RILL_IMAGE_PROFILE:-image-test}"
 project="rilltest$$$(date +%s)"
 t0=$(date +%s)
 work="$(mktemp -d)"
@@ -63,7 +66,7 @@ trap 'exit 143' TERM INT
 # --- image -------------------------------------------------------------------------------
 say "building the image $RILL_IMAGE"
 timeout 900 "$root/deploy/build-image.sh" "$RILL_IMAGE"
-rill="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-gnu/release/rill"
+rill="${CARGO_TARGET_DIR:-$root/target}/x86_64-unknown-linux-gnu/$RILL_IMAGE_PROFILE/rill"
 t_image=$(($(date +%s) - t0))
 
 # --- free host ports ---------------------------------------------------------------------
