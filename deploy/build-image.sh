@@ -7,8 +7,8 @@
 #   deploy/build-image.sh [TAG]        TAG defaults to $RILL_IMAGE or rill:dev
 #
 # Environment: CARGO_TARGET_DIR (default: target/ of the workspace); RILL_IMAGE_PROFILE,
-# the cargo profile (default release; the test suite uses image-test, which compiles
-# in about half the time and optimises less, see Cargo.toml).
+# the cargo profile (default release; the test suite uses image-test, an unoptimised
+# build that compiles in a quarter of the time, see Cargo.toml).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -9,7 +9,8 @@
 #      on the project's network) and the EXTERNAL one from the host: each advertises its
 #      own addresses;
 #   3. produces (acks=all, confluent-kafka with per-record delivery reports) while one
-#      broker container is stopped (docker stop) and started again;
+#      broker container is stopped (docker stop) and started again, then 500 more
+#      records with kcat (acks=all, idempotent);
 #   4. consumes everything with kcat and checks that every acknowledged record is there
 #      (at least once; duplicates are counted, not failed).
 # `docker-compose down -v` of its own project runs on every exit. Each step is bounded;
@@ -168,6 +169,15 @@ wait_acked $(($(acked_now) + 1000)) 60
 touch "$work/stop"
 wait "$producer" || die "the producer failed: $(tail -20 "$work/producer.err")"
 cat "$work/producer.out"
+
+# kcat from the host produces too (librdkafka's own producer, acks=all), after the
+# restart; kcat exits non-zero when a message fails delivery. Its values join the
+# acknowledged list checked below.
+seq -f 'kcat-%g' 500 >"$work/kcat-values"
+timeout 60 kcat -b "$bootstrap" -P -t "$topic" -X acks=all -X enable.idempotence=true \
+    <"$work/kcat-values" || die "kcat produce failed"
+cat "$work/kcat-values" >>"$work/acked"
+say "kcat produced 500 records (acks=all)"
 t_produce=$(($(date +%s) - t0))
 
 # --- consume and compare -----------------------------------------------------------------
