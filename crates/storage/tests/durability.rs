@@ -118,3 +118,44 @@ fn clean_close_is_trusted_and_leaves_no_marker_behind_after_open() {
     assert_eq!(log.log_end_offset(), Offset::new(3));
     assert_eq!(log.recovery_point(), Offset::new(3));
 }
+
+/// The leader-epoch cache is durable before the batches that start a new epoch: an
+/// append that fails (or a process killed) while the epoch checkpoint is being written
+/// must not leave, after a restart, batches of an epoch the cache does not know. A
+/// follower restarted with such a log sends no last-fetched epoch, so its leader cannot
+/// see the divergence and the follower keeps batches no other replica has (seen in
+/// `leader_killed_every_five_seconds`: one replica's batch at offset 0 carried epoch 0,
+/// the others' epoch 1).
+#[test]
+fn a_failed_epoch_checkpoint_leaves_no_batch_of_an_unknown_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, disk, _) = open_faulty(dir.path(), LogConfig::default());
+    disk.set_failing(true);
+    let mut batch = rill_storage::testing::batch_of_size(3, 20, 1);
+    assert!(
+        log.append_as_leader(&mut batch, LeaderEpoch::new(0))
+            .is_err(),
+        "the epoch checkpoint's fsync failed"
+    );
+    drop(log);
+
+    let (mut log, _, _) = open_faulty(dir.path(), LogConfig::default());
+    let end = log.log_end_offset();
+    let epoch = log.latest_epoch();
+    assert!(
+        end == Offset::ZERO || epoch == Some(LeaderEpoch::new(0)),
+        "after the restart the log ends at {end} but the epoch cache's latest epoch is {epoch:?}"
+    );
+    // The log is usable again, and the epoch is recorded with its first batch.
+    let mut batch = rill_storage::testing::batch_of_size(3, 20, 1);
+    let info = log
+        .append_as_leader(&mut batch, LeaderEpoch::new(1))
+        .unwrap();
+    assert_eq!(
+        log.end_offset_for_epoch(LeaderEpoch::new(1)),
+        Some((LeaderEpoch::new(1), info.last_offset.next()))
+    );
+    drop(log);
+    let (log, _, _) = open_faulty(dir.path(), LogConfig::default());
+    assert_eq!(log.latest_epoch(), Some(LeaderEpoch::new(1)));
+}

@@ -161,8 +161,9 @@ impl Log {
         Ok(headers)
     }
 
-    /// Writes validated, stamped batches at the log end, rolling first when due, then
-    /// publishes them to readers and updates the epoch cache and flush policy.
+    /// Writes validated, stamped batches at the log end, rolling first when due: the epoch
+    /// cache first (durably, when a batch starts an epoch), then the batches; then
+    /// publishes them to readers and updates the producer state and flush policy.
     fn write(
         &mut self,
         records: &[u8],
@@ -191,10 +192,25 @@ impl Log {
                 active.size(),
             )
         };
+        // The epoch cache is made durable BEFORE the batches that start a new epoch are
+        // written (Kafka's order too): a crash between the two leaves an entry at or
+        // past the log end, which `open` drops. The other order could leave batches of an
+        // epoch the cache does not know, and a restarted follower would then send no
+        // (or an older) last-fetched epoch and keep a suffix the leader does not have:
+        // two replicas holding different batches at one offset.
+        let mut epochs_changed = false;
+        for (_, header) in headers {
+            epochs_changed |= self.epochs.assign(header.leader_epoch, header.base_offset);
+        }
+        if epochs_changed && let Err(e) = self.epochs.persist(&*self.disk) {
+            self.epochs.truncate_from_end(first);
+            return Err(self.fail(e));
+        }
         if let Err(e) = file
             .write_all_at(records, position)
             .io_context("append", &path)
         {
+            self.epochs.truncate_from_end(first);
             return Err(self.fail(e));
         }
         let log_start = {
@@ -206,15 +222,10 @@ impl Log {
             state.log_start
         };
 
-        let mut epochs_changed = false;
         for (_, header) in headers {
-            epochs_changed |= self.epochs.assign(header.leader_epoch, header.base_offset);
             if let Some(batch) = ProducerBatch::of(header, header.base_offset) {
                 self.producers.update(&batch, now);
             }
-        }
-        if epochs_changed && let Err(e) = self.epochs.persist(&*self.disk) {
-            return Err(self.fail(e));
         }
 
         let record_count: u64 = headers
