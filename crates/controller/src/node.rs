@@ -29,6 +29,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::atomic_file;
+use crate::config_keys;
 use crate::event_loop::{self, Clock, ControllerHandle, LoopConfig, TokioClock};
 use crate::grpc::ControllerGrpc;
 use crate::metadata_stream::MetadataStream;
@@ -69,10 +70,10 @@ impl NodeConfig {
             node_id,
             data_dir,
             voters,
-            session_timeout_ms: 9_000,
+            session_timeout_ms: config_keys::default_u64(&config_keys::BROKER_SESSION_TIMEOUT_MS),
             heartbeat_ms: 50,
             election_timeout_ms: 200,
-            snapshot_every: 5_000,
+            snapshot_every: config_keys::default_u64(&config_keys::METADATA_SNAPSHOT_ENTRIES),
             expected_cluster_id: None,
             write_timeout: Duration::from_secs(10),
         }
