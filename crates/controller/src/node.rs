@@ -37,6 +37,7 @@ use crate::raft::{
     ClusterIdentity, GrpcNetworkFactory, MetadataStateMachine, NodeId, RaftGrpcService,
     SledLogStore, TypeConfig,
 };
+use rill_proto::reflection::CONTROLLER_SERVICES;
 
 /// How a controller runs.
 #[derive(Debug, Clone)]
@@ -307,6 +308,8 @@ impl ControllerNode {
         let server = tonic::transport::Server::builder()
             .add_service(raft_service.into_server())
             .add_service(controller.into_server())
+            .add_service(rill_proto::reflection::v1(CONTROLLER_SERVICES))
+            .add_service(rill_proto::reflection::v1alpha(CONTROLLER_SERVICES))
             .serve_with_incoming_shutdown(rill_proto::incoming(listener), async {
                 let _ = stopped.await;
             });
