@@ -137,7 +137,9 @@ impl ConfigType {
             ConfigType::Int { min, max } | ConfigType::Long { min, max } => {
                 format!("[{min}, {max}]")
             }
-            ConfigType::Double { min, max } => format!("[{min}, {max:e}]"),
+            // f64::MAX in full is 309 digits: huge bounds read better in e-notation.
+            ConfigType::Double { min, max } if *max >= 1e15 => format!("[{min}, {max:e}]"),
+            ConfigType::Double { min, max } => format!("[{min}, {max}]"),
             ConfigType::String => "any".to_owned(),
             ConfigType::Enum(a) => format!("one of {}", a.join(", ")),
             ConfigType::List(a) => format!("a list of {}", a.join(", ")),
@@ -245,6 +247,7 @@ mod tests {
         assert_eq!(int(1).bounds(), "[1, 2147483647]");
         assert_eq!(ConfigType::Enum(&["a", "b"]).bounds(), "one of a, b");
         assert_eq!(long(0).type_name(), "long");
+        assert_eq!(ConfigType::Double { min: 0.0, max: 1.0 }.bounds(), "[0, 1]");
     }
 
     #[test]
