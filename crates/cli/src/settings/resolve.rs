@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use anyhow::bail;
 use rill_types::config::did_you_mean;
 
+use rill_controller::config_keys::{self, ResourceKind};
+
+use super::keys::Process;
 use super::setting::{DefaultValue, Setting};
 
 /// Where a value came from.
@@ -85,8 +88,7 @@ pub fn resolve(keys: Vec<Setting>, given: Vec<Given>) -> anyhow::Result<Effectiv
     for g in given {
         let Some(setting) = keys.iter().find(|s| s.name == g.key) else {
             let hint = did_you_mean(&g.key, keys.iter().map(|s| s.name))
-                .map(|k| format!(" (did you mean `{k}`?)"))
-                .unwrap_or_default();
+                .map_or_else(|| elsewhere(&g.key), |k| format!(" (did you mean `{k}`?)"));
             problems.push(format!("{}: unknown key `{}`{hint}", g.origin, g.key));
             continue;
         };
@@ -136,6 +138,27 @@ pub fn resolve(keys: Vec<Setting>, given: Vec<Given>) -> anyhow::Result<Effectiv
         bail!("invalid configuration:\n  {}", problems.join("\n  "));
     }
     Ok(Effective { keys, values })
+}
+
+/// Where an unknown key does belong, as a hint: another command's key, or a topic or
+/// dynamic broker key (Kafka's server.properties holds `log.retention.ms` and the like,
+/// which rill keeps in the metadata log instead).
+fn elsewhere(key: &str) -> String {
+    let commands: Vec<String> = [Process::Controller, Process::Broker, Process::Server]
+        .into_iter()
+        .filter(|p| p.all_keys().iter().any(|s| s.name == key))
+        .map(|p| format!("`rill {}`", p.command()))
+        .collect();
+    if !commands.is_empty() {
+        return format!(" (it is a key of {})", commands.join(" and "));
+    }
+    if config_keys::key(ResourceKind::Broker, key).is_some() {
+        return " (a cluster-wide broker config: set it with `rill config set --broker \"\" KEY=VALUE`)".to_owned();
+    }
+    if config_keys::key(ResourceKind::Topic, key).is_some() {
+        return " (a topic config: set it per topic with `rill topic create --config` or `rill config set --topic`)".to_owned();
+    }
+    String::new()
 }
 
 impl Effective {
@@ -219,7 +242,6 @@ impl Pad for String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::keys::Process;
 
     fn given(key: &str, value: &str, origin: Origin) -> Given {
         Given {
@@ -282,6 +304,26 @@ mod tests {
         );
         assert!(
             e.contains("environment RILL_LISTEN: listen=\"nowhere\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_key_that_belongs_elsewhere_says_where() {
+        let mut g = required();
+        g.push(given("node.id", "1", file(8)));
+        g.push(given("log.retention.ms", "1000", file(9)));
+        let e = resolve(Process::Broker.all_keys(), g)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "unknown key `node.id` (it is a key of `rill controller` and `rill server`)"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("`log.retention.ms` (a cluster-wide broker config"),
             "{e}"
         );
     }
