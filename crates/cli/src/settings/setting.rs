@@ -100,6 +100,11 @@ impl Setting {
     pub fn check(&self, value: &str) -> Result<(), String> {
         let value = value.trim();
         match self.kind {
+            // An empty text setting is a mistake (a host or rack of ""): unset is spelt by
+            // leaving the key out.
+            Kind::Config(ConfigType::String) if value.is_empty() => {
+                Err("must not be empty (leave the key out to unset it)".to_owned())
+            }
             Kind::Config(t) => t.check(value),
             Kind::Path if value.is_empty() => Err("expected a path".to_owned()),
             Kind::Path => Ok(()),
@@ -175,5 +180,6 @@ mod tests {
         );
         assert!(of(Kind::Listeners).check("A-B://h:1").is_err());
         assert!(of(Kind::Path).check(" ").is_err());
+        assert!(of(Kind::Config(ConfigType::String)).check("").is_err());
     }
 }
