@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use rill_controller::config_keys::{self, ResourceKind};
-use rill_types::config::ConfigKey;
 use rill_types::config::topic::TOPIC_KEYS;
+use rill_types::config::{ConfigKey, ConfigType};
 
 use super::keys::{Process, broker_tunables};
 use super::setting::{DefaultValue, Kind, Setting};
@@ -82,6 +82,7 @@ fn type_name(s: &Setting) -> &'static str {
 /// The allowed values as the docs give them.
 fn bounds(s: &Setting) -> String {
     match s.kind {
+        Kind::Config(ConfigType::String) => "non-empty text".to_owned(),
         Kind::Config(t) => t.bounds(),
         Kind::Path => "a directory path".to_owned(),
         Kind::Address => "HOST:PORT".to_owned(),
