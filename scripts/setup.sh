@@ -3,8 +3,10 @@
 # repository (.venv/ for Python clients, .tools/ for built tools), and only what is
 # missing, so running it again is cheap and installs nothing:
 # - .venv/: the Kafka clients pinned in tests/kafka/requirements.txt (kafka-python,
-#   confluent-kafka, aiokafka), for tests/tests/kafka_clients.rs. A stamp file holds the
-#   requirement list last installed; pip runs only when it differs.
+#   confluent-kafka, aiokafka), for tests/tests/kafka_clients.rs, and the gRPC client
+#   pinned in tests/python/requirements.txt (grpcio, grpcio-reflection, protobuf), for
+#   tests/tests/admin_api_python.rs. A stamp file holds the requirement lists last
+#   installed; pip runs only when they differ.
 # - kcat, from the distribution's packages, when it is not on PATH.
 # - promtool (Debian's prometheus package), when it is not on PATH: the metrics test
 #   checks /metrics with Prometheus's own linter.
@@ -15,9 +17,10 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "setup: cargo is not on PATH" >&2; exit 1; }
 mkdir -p .tools
 
-requirements=tests/kafka/requirements.txt
+requirement_files=(tests/kafka/requirements.txt tests/python/requirements.txt)
 venv=.venv
 stamp=$venv/.requirements-installed
+wanted=$(cat "${requirement_files[@]}")
 
 # Runs apt-get as root (directly, or through sudo without a password prompt).
 apt_get() {
@@ -53,8 +56,8 @@ if [ -e "$venv" ] && ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
   echo "setup: $venv is broken (its interpreter does not run); recreating it"
   rm -rf "$venv"
 fi
-if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then
-  echo "setup: Python Kafka clients up to date in $venv"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$wanted" = "$(cat "$stamp")" ]; then
+  echo "setup: Python Kafka and gRPC clients up to date in $venv"
 else
   command -v python3 >/dev/null || apt_install python3
   if [ ! -x "$venv/bin/python" ]; then
@@ -63,13 +66,15 @@ else
     echo "setup: creating $venv ($(python3 --version))"
     python3 -m venv "$venv" || { echo "setup: python3 -m venv $venv failed" >&2; exit 1; }
   fi
-  echo "setup: installing into $venv: $(grep -v '^#' "$requirements" | xargs)"
+  echo "setup: installing into $venv: $(cat "${requirement_files[@]}" | grep -v '^#' | xargs)"
   PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install \
-    --quiet -r "$requirements" \
-    || { echo "setup: pip install -r $requirements failed" >&2; exit 1; }
+    --quiet "${requirement_files[@]/#/--requirement=}" \
+    || { echo "setup: pip install of ${requirement_files[*]} failed" >&2; exit 1; }
   "$venv/bin/python" -c 'import aiokafka, confluent_kafka, kafka' \
     || { echo "setup: the Kafka clients do not import after installing" >&2; exit 1; }
-  cp "$requirements" "$stamp"
+  "$venv/bin/python" -c 'import grpc, grpc_reflection, google.protobuf' \
+    || { echo "setup: grpcio does not import after installing" >&2; exit 1; }
+  printf '%s' "$wanted" > "$stamp"
 fi
 
 # --- kcat -----------------------------------------------------------------------------

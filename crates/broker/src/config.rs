@@ -1,6 +1,9 @@
 //! [`BrokerConfig`]: a broker's settings. Every tunable key is declared once in
-//! [`BrokerConfig::KEYS`] (name, default, doc) and set through [`BrokerConfig::set`], which
-//! refuses unknown keys and out-of-bound values with a message naming the key.
+//! [`BrokerConfig::KEYS`] (name, type with bounds, default, doc; the one the controller
+//! also reads, `replica.lag.time.max.ms`, is declared in `rill_types::config::broker`
+//! and named here) and set through [`BrokerConfig::set`], which refuses unknown keys and
+//! out-of-bound values with a message naming the key. Every tunable is a non-negative
+//! whole number.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,19 +12,13 @@ use rill_types::BrokerId;
 
 use crate::error::BrokerError;
 
-/// One tunable key.
-#[derive(Debug, Clone, Copy)]
-pub struct BrokerKey {
-    /// Kafka-style name.
-    pub name: &'static str,
-    /// The default.
-    pub default: u64,
-    /// Inclusive bounds.
-    pub min: u64,
-    /// Inclusive bounds.
-    pub max: u64,
-    /// What it does.
-    pub doc: &'static str,
+pub use rill_types::config::ConfigKey;
+use rill_types::config::broker::REPLICA_LAG_TIME_MAX_MS;
+use rill_types::config::{ConfigType, decl};
+
+/// A non-negative whole number in `[min, max]`.
+const fn range(min: i64, max: i64) -> ConfigType {
+    ConfigType::Long { min, max }
 }
 
 /// A broker's settings.
@@ -64,56 +61,21 @@ pub struct AdvertisedListener {
 
 impl BrokerConfig {
     /// Every tunable key.
-    pub const KEYS: &'static [BrokerKey] = &[
-        BrokerKey {
-            name: "replica.lag.time.max.ms",
-            default: 30_000,
-            min: 1,
-            max: 3_600_000,
-            doc: "A follower that has not caught up with the leader for this long leaves the ISR.",
-        },
-        BrokerKey {
-            name: "broker.heartbeat.interval.ms",
-            default: 500,
-            min: 10,
-            max: 60_000,
-            doc: "How often the broker renews its lease with the controller.",
-        },
-        BrokerKey {
-            name: "replica.fetch.wait.max.ms",
-            default: 500,
-            min: 1,
-            max: 60_000,
-            doc: "How long a follower's fetch may wait at the leader for new data.",
-        },
-        BrokerKey {
-            name: "replica.fetch.max.bytes",
-            default: 1 << 20,
-            min: 1024,
-            max: 1 << 30,
-            doc: "Bytes a follower asks for per partition per fetch.",
-        },
-        BrokerKey {
-            name: "replica.fetch.response.max.bytes",
-            default: 10 << 20,
-            min: 1024,
-            max: 1 << 30,
-            doc: "Bytes a follower asks for per fetch in all.",
-        },
-        BrokerKey {
-            name: "controlled.shutdown.timeout.ms",
-            default: 30_000,
-            min: 0,
-            max: 3_600_000,
-            doc: "How long a SIGTERM waits for the controller to move this broker's leaderships away.",
-        },
-        BrokerKey {
-            name: "log.flush.scheduler.interval.ms",
-            default: 1_000,
-            min: 10,
-            max: 3_600_000,
-            doc: "How often logs are checked against their flush.ms policy and checkpointed.",
-        },
+    #[rustfmt::skip]
+    pub const KEYS: &'static [ConfigKey] = &[
+        REPLICA_LAG_TIME_MAX_MS,
+        decl("broker.heartbeat.interval.ms", range(10, 60_000), "500",
+            "How often, in milliseconds, the broker renews its lease with the controller."),
+        decl("replica.fetch.wait.max.ms", range(1, 60_000), "500",
+            "How long, in milliseconds, a follower's fetch may wait at the leader for new data."),
+        decl("replica.fetch.max.bytes", range(1024, 1 << 30), "1048576",
+            "Bytes a follower asks for per partition per fetch."),
+        decl("replica.fetch.response.max.bytes", range(1024, 1 << 30), "10485760",
+            "Bytes a follower asks for per fetch in all."),
+        decl("controlled.shutdown.timeout.ms", range(0, 3_600_000), "30000",
+            "How long, in milliseconds, a SIGTERM waits for the controller to move this broker's leaderships away."),
+        decl("log.flush.scheduler.interval.ms", range(10, 3_600_000), "1000",
+            "How often, in milliseconds, logs are checked against their flush.ms policy and checkpointed."),
     ];
 
     /// A config with every tunable at its default.
@@ -133,7 +95,10 @@ impl BrokerConfig {
             rack: None,
             peer_addresses: BTreeMap::new(),
             kafka_advertised: Vec::new(),
-            values: Self::KEYS.iter().map(|k| (k.name, k.default)).collect(),
+            values: Self::KEYS
+                .iter()
+                .map(|k| (k.name, k.default.parse().expect(k.name)))
+                .collect(),
         }
     }
 
@@ -143,16 +108,13 @@ impl BrokerConfig {
             .iter()
             .find(|k| k.name == key)
             .ok_or_else(|| BrokerError::Config(format!("unknown broker config key {key:?}")))?;
+        declared
+            .check(value)
+            .map_err(|rule| BrokerError::Config(format!("{key}={value:?}: {rule}")))?;
         let parsed: u64 = value
             .trim()
             .parse()
             .map_err(|e| BrokerError::Config(format!("{key}={value:?}: {e}")))?;
-        if parsed < declared.min || parsed > declared.max {
-            return Err(BrokerError::Config(format!(
-                "{key}={parsed} is out of bounds [{}, {}]",
-                declared.min, declared.max
-            )));
-        }
         self.values.insert(declared.name, parsed);
         Ok(())
     }
@@ -179,6 +141,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_default_is_valid_and_non_negative() {
+        for k in BrokerConfig::KEYS {
+            assert_eq!(k.check(k.default), Ok(()), "{}", k.name);
+            assert!(
+                matches!(k.kind, ConfigType::Long { min, .. } if min >= 0),
+                "{}",
+                k.name
+            );
+        }
+    }
+
+    #[test]
     fn keys_are_checked() {
         let mut c = BrokerConfig::new(BrokerId::new(1), "/x".into(), "h".into(), 1, vec![]);
         assert_eq!(c.get("replica.lag.time.max.ms"), 30_000);
@@ -190,6 +164,6 @@ mod tests {
             .set("broker.heartbeat.interval.ms", "1")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("out of bounds"), "{e}");
+        assert!(e.contains("must be at least 10"), "{e}");
     }
 }

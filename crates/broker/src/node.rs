@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use rill_proto::common::Endpoint;
 use rill_proto::controller_client::ControllerClient;
+use rill_proto::reflection::BROKER_SERVICES;
 use rill_storage::{Clock, SystemClock};
 use rill_types::MetadataOffset;
 use tokio::net::TcpListener;
@@ -124,6 +125,8 @@ impl BrokerNode {
                 .tcp_nodelay(true)
                 .add_service(DataGrpc::new(rm.clone()).into_server())
                 .add_service(ReplicationGrpc::new(rm.clone()).into_server())
+                .add_service(rill_proto::reflection::v1(BROKER_SERVICES))
+                .add_service(rill_proto::reflection::v1alpha(BROKER_SERVICES))
                 .serve_with_incoming_shutdown(rill_proto::incoming(listener), async move {
                     let _ = server_stop.wait_for(|s| *s).await;
                 }),

@@ -1,9 +1,8 @@
 //! `rill controller`: run one member of the controller quorum.
 //!
-//! Settings come from, in order of precedence: flags, `RILL_*` environment variables,
-//! a config file of `key=value` lines (Kafka's server.properties style: `node.id`,
-//! `data.dir`, `listen`, `controller.quorum.voters`, `broker.session.timeout.ms`,
-//! `cluster.id`, `metadata.snapshot.entries`), and defaults. SIGTERM or Ctrl-C stops the controller cleanly.
+//! Its settings are declared in `settings::keys::CONTROLLER` (flags, `RILL_*` variables,
+//! config file keys and defaults all come from there; docs/configuration.md lists
+//! them). SIGTERM or Ctrl-C stops the controller cleanly.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,38 +11,15 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use rill_controller::node::{ControllerNode, NodeConfig};
 
-use crate::http_listen::{self, HttpArgs, Roles};
+use crate::http_listen::{self, Roles};
+use crate::settings::{ControllerKeys, Effective, SettingFlags};
 
 /// Arguments of `rill controller`.
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
-    /// This controller's node id (one of the voters).
-    #[arg(long, env = "RILL_NODE_ID")]
-    pub node_id: Option<u64>,
-    /// The data directory (Raft log, snapshot, cluster id).
-    #[arg(long, env = "RILL_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// The address to listen on for RaftService and ControllerService, e.g. 0.0.0.0:9093.
-    #[arg(long, env = "RILL_LISTEN")]
-    pub listen: Option<String>,
-    /// The quorum, like controller.quorum.voters: 1@host:port,2@host:port,3@host:port.
-    #[arg(long, env = "RILL_VOTERS")]
-    pub voters: Option<String>,
-    /// A config file of key=value lines.
-    #[arg(long, env = "RILL_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// broker.session.timeout.ms: a broker without a heartbeat for this long is fenced.
-    #[arg(long, env = "RILL_BROKER_SESSION_TIMEOUT_MS")]
-    pub broker_session_timeout_ms: Option<u64>,
-    /// Metadata log entries between snapshots (metadata.snapshot.entries; default 5000).
-    #[arg(long, env = "RILL_METADATA_SNAPSHOT_ENTRIES")]
-    pub metadata_snapshot_entries: Option<u64>,
-    /// Refuse to start if the data directory belongs to another cluster id.
-    #[arg(long, env = "RILL_CLUSTER_ID")]
-    pub cluster_id: Option<String>,
-    /// The HTTP endpoint (/metrics, /healthz, /readyz).
+    /// Every setting, `--config`, `--check-config` and `--set`.
     #[command(flatten)]
-    pub http: HttpArgs,
+    pub settings: SettingFlags<ControllerKeys>,
 }
 
 /// Parses "1@host:port,2@host:port".
@@ -69,95 +45,51 @@ pub fn parse_voters(text: &str) -> anyhow::Result<BTreeMap<u64, String>> {
     Ok(voters)
 }
 
-pub fn read_config_file(path: &PathBuf) -> anyhow::Result<BTreeMap<String, String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut out = BTreeMap::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (k, v) = line
-            .split_once('=')
-            .with_context(|| format!("{}:{}: expected key=value", path.display(), n + 1))?;
-        out.insert(k.trim().to_owned(), v.trim().to_owned());
+/// The listen address a node takes by default: all interfaces, with the port of its
+/// own voter address.
+pub fn default_listen(voters: &BTreeMap<u64, String>, node_id: u64) -> anyhow::Result<String> {
+    let own = voters
+        .get(&node_id)
+        .with_context(|| format!("node.id {node_id} is not among the controller.quorum.voters"))?;
+    let port = own.rsplit(':').next().unwrap_or_default();
+    Ok(format!("0.0.0.0:{port}"))
+}
+
+/// The controller's node settings from checked settings (shared with `rill server`,
+/// whose controller role has the same keys).
+pub fn node_config(s: &Effective, data_dir: PathBuf) -> anyhow::Result<NodeConfig> {
+    let node_id: u64 = s.parsed("node.id");
+    let voters = parse_voters(s.value("controller.quorum.voters"))?;
+    if !voters.contains_key(&node_id) {
+        bail!("node.id {node_id} is not among the controller.quorum.voters");
     }
-    Ok(out)
+    let mut config = NodeConfig::new(node_id, data_dir, voters);
+    config.session_timeout_ms = s.parsed("broker.session.timeout.ms");
+    config.snapshot_every = s.parsed("metadata.snapshot.entries");
+    config.expected_cluster_id = s.get("cluster.id").map(str::to_owned);
+    Ok(config)
 }
 
 impl ControllerArgs {
-    /// The node's settings, its listen address and the config file's `http.listen`.
-    fn resolve(self) -> anyhow::Result<(NodeConfig, String, Option<String>)> {
-        let mut file = match &self.config {
-            Some(p) => read_config_file(p)?,
-            None => BTreeMap::new(),
+    /// The node's settings, its listen address and the HTTP address.
+    fn resolve(&self) -> anyhow::Result<Option<(NodeConfig, String, String)>> {
+        let s = self.settings.resolve()?;
+        let config = node_config(&s, PathBuf::from(s.value("data.dir")))?;
+        let listen = match s.get("listen") {
+            Some(l) => l.to_owned(),
+            None => default_listen(&config.voters, config.node_id)?,
         };
-        let known = [
-            "node.id",
-            "data.dir",
-            "listen",
-            "controller.quorum.voters",
-            "broker.session.timeout.ms",
-            "cluster.id",
-            "metadata.snapshot.entries",
-            "http.listen",
-        ];
-        if let Some(k) = file.keys().find(|k| !known.contains(&k.as_str())) {
-            bail!(
-                "unknown key {k:?} in the config file (known: {})",
-                known.join(", ")
-            );
+        if self.settings.check_only(&s) {
+            return Ok(None);
         }
-        let mut take = |k: &str| file.remove(k);
-        let node_id = match self.node_id {
-            Some(id) => id,
-            None => take("node.id")
-                .context("--node-id (or node.id) is required")?
-                .parse()
-                .context("node.id")?,
-        };
-        let data_dir = self
-            .data_dir
-            .or_else(|| take("data.dir").map(PathBuf::from))
-            .context("--data-dir (or data.dir) is required")?;
-        let voters = self
-            .voters
-            .or_else(|| take("controller.quorum.voters"))
-            .context("--voters (or controller.quorum.voters) is required")?;
-        let voters = parse_voters(&voters)?;
-        let listen = match self.listen.or_else(|| take("listen")) {
-            Some(l) => l,
-            None => {
-                let own = voters
-                    .get(&node_id)
-                    .with_context(|| format!("node {node_id} is not among the voters"))?;
-                let port = own.rsplit(':').next().unwrap_or_default();
-                format!("0.0.0.0:{port}")
-            }
-        };
-        let mut config = NodeConfig::new(node_id, data_dir, voters);
-        if let Some(ms) = self.broker_session_timeout_ms {
-            config.session_timeout_ms = ms;
-        } else if let Some(ms) = take("broker.session.timeout.ms") {
-            config.session_timeout_ms = ms.parse().context("broker.session.timeout.ms")?;
-        }
-        if let Some(n) = self.metadata_snapshot_entries {
-            config.snapshot_every = n;
-        } else if let Some(n) = take("metadata.snapshot.entries") {
-            config.snapshot_every = n.parse().context("metadata.snapshot.entries")?;
-        }
-        if config.snapshot_every == 0 {
-            bail!("metadata.snapshot.entries must be at least 1");
-        }
-        config.expected_cluster_id = self.cluster_id.or_else(|| take("cluster.id"));
-        Ok((config, listen, take("http.listen")))
+        Ok(Some((config, listen, s.value("http.listen").to_owned())))
     }
 
     /// Runs the controller until SIGTERM / Ctrl-C or a fatal error.
     pub fn run(self) -> anyhow::Result<()> {
-        let http = self.http.clone();
-        let (config, listen, http_listen) = self.resolve()?;
+        let Some((config, listen, http_addr)) = self.resolve()? else {
+            return Ok(());
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -169,9 +101,7 @@ impl ControllerArgs {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             let roles = Roles::new(true, false);
-            let http = http
-                .serve(http_listen, http_listen::CONTROLLER_DEFAULT, roles.clone())
-                .await?;
+            let http = http_listen::serve(&http_addr, roles.clone()).await?;
             let mut node = ControllerNode::start(config, listener).await?;
             roles.controller_started(node.probe());
             let outcome = tokio::select! {

@@ -18,27 +18,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use clap::Args;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rill_broker::node::BrokerProbe;
 use rill_controller::node::ControllerProbe;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Flags of the HTTP endpoint.
-#[derive(Debug, Args, Clone)]
-pub struct HttpArgs {
-    /// The address to serve /metrics, /healthz and /readyz on (http.listen), e.g.
-    /// 0.0.0.0:9644; "none" serves no HTTP endpoint.
-    #[arg(long, env = "RILL_HTTP_LISTEN")]
-    pub http_listen: Option<String>,
-}
-
-/// The default HTTP address of brokers and combined servers.
-pub const BROKER_DEFAULT: &str = "0.0.0.0:9644";
-/// The default HTTP address of controllers.
-pub const CONTROLLER_DEFAULT: &str = "0.0.0.0:9645";
 
 /// A role's probe, once the role has started.
 #[derive(Debug, Clone)]
@@ -213,61 +198,49 @@ struct AppState {
     metrics: PrometheusHandle,
 }
 
-impl HttpArgs {
-    /// Binds the endpoint (flag, else the config file's `http.listen`, else `default`)
-    /// and serves it for `roles`. `None` when turned off with "none".
-    pub async fn serve(
-        &self,
-        file_listen: Option<String>,
-        default: &str,
-        roles: Roles,
-    ) -> anyhow::Result<Option<RunningHttp>> {
-        let listen = self
-            .http_listen
-            .clone()
-            .or(file_listen)
-            .unwrap_or_else(|| default.to_owned());
-        if listen == "none" {
-            return Ok(None);
-        }
-        let listener = TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("HTTP endpoint: listening on {listen}"))?;
-        let addr = listener.local_addr()?;
-        let state = AppState {
-            roles,
-            metrics: recorder()?,
-        };
-        let upkeep = state.metrics.clone();
-        let app = Router::new()
-            .route("/metrics", get(metrics_page))
-            .route("/healthz", get(|| async { "ok\n" }))
-            .route("/readyz", get(ready_page))
-            .with_state(state);
-        let (stop, mut stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            // Histograms keep raw samples until upkeep folds them in; bound that.
-            let mut stop_upkeep = stop_rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(5)) => upkeep.run_upkeep(),
-                        _ = stop_upkeep.changed() => return,
-                    }
+/// Binds the endpoint at `listen` (the checked `http.listen`) and serves it for
+/// `roles`. `None` when turned off with "none".
+pub async fn serve(listen: &str, roles: Roles) -> anyhow::Result<Option<RunningHttp>> {
+    if listen == "none" {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("HTTP endpoint: listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        roles,
+        metrics: recorder()?,
+    };
+    let upkeep = state.metrics.clone();
+    let app = Router::new()
+        .route("/metrics", get(metrics_page))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready_page))
+        .with_state(state);
+    let (stop, mut stop_rx) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        // Histograms keep raw samples until upkeep folds them in; bound that.
+        let mut stop_upkeep = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => upkeep.run_upkeep(),
+                    _ = stop_upkeep.changed() => return,
                 }
-            });
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "HTTP endpoint failed");
             }
         });
-        tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
-        Ok(Some(RunningHttp { stop, task }))
-    }
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP endpoint failed");
+        }
+    });
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    Ok(Some(RunningHttp { stop, task }))
 }
 
 async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {

@@ -1,9 +1,9 @@
-//! The Kafka listeners of `rill broker` and `rill server`: their flags, binding, and the
+//! The Kafka listeners of `rill broker` and `rill server`: parsing, binding, and the
 //! tasks that serve them beside the broker.
 //!
-//! As Kafka's `listeners` / `advertised.listeners`: `--kafka-listen` is a comma list of
+//! As Kafka's `listeners` / `advertised.listeners`: `kafka.listen` is a comma list of
 //! `NAME://HOST:PORT` (a bare `HOST:PORT` is the `PLAINTEXT` listener, so one-listener
-//! setups read as before), and `--kafka-advertised` names, per listener, the address
+//! setups read as before), and `kafka.advertised` names, per listener, the address
 //! clients are told to use. A client is told every broker's endpoint of the listener it
 //! connected to, so one cluster can serve clients inside a container network
 //! (`INTERNAL://…`, advertised as `broker1:9092`) and on the host (`EXTERNAL://…`,
@@ -12,7 +12,6 @@
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use clap::Args;
 use rill_broker::config::AdvertisedListener;
 use rill_broker::replica_manager::KAFKA_LISTENER;
 use rill_broker::{BrokerConfig, BrokerNode};
@@ -20,21 +19,6 @@ use rill_kafka::{KafkaConfig, KafkaContext};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Flags of the Kafka listeners.
-#[derive(Debug, Args, Clone)]
-pub struct KafkaArgs {
-    /// The addresses to serve Kafka clients on (kafka.listen): a comma list of
-    /// NAME://HOST:PORT, or HOST:PORT for the PLAINTEXT listener, e.g. 0.0.0.0:9092 or
-    /// INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:19092; "none" serves no Kafka listener.
-    #[arg(long, env = "RILL_KAFKA_LISTEN")]
-    pub kafka_listen: Option<String>,
-    /// The addresses Kafka clients are told to connect to (kafka.advertised), by listener
-    /// name as --kafka-listen (default for each listener: its listen address, with the
-    /// advertised host for 0.0.0.0).
-    #[arg(long, env = "RILL_KAFKA_ADVERTISED")]
-    pub kafka_advertised: Option<String>,
-}
 
 /// One `NAME://HOST:PORT` item of a listener list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,51 +117,65 @@ pub struct RunningKafka {
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl KafkaArgs {
-    /// Binds the listeners (default `PLAINTEXT://0.0.0.0:9092`) and records what the
-    /// broker advertises in `config`. `None` when the listeners are turned off.
-    pub async fn bind(
-        &self,
-        file_listen: Option<String>,
-        file_advertised: Option<String>,
-        config: &mut BrokerConfig,
-    ) -> anyhow::Result<Option<BoundKafka>> {
-        let listen = self
-            .kafka_listen
-            .clone()
-            .or(file_listen)
-            .unwrap_or_else(|| "0.0.0.0:9092".to_owned());
-        if listen == "none" {
-            return Ok(None);
-        }
-        let wanted = parse_listeners(&listen)?;
-        let advertised = match self.kafka_advertised.clone().or(file_advertised) {
-            Some(a) => parse_listeners(&a).context("kafka advertised")?,
-            None => Vec::new(),
-        };
-        let mut listeners = Vec::new();
-        for l in &wanted {
-            // Kafka's `NAME://:PORT` means every interface.
-            let addr = match l.addr.strip_prefix(':') {
-                Some(port) => format!("0.0.0.0:{port}"),
-                None => l.addr.clone(),
-            };
-            let listener = TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("Kafka listener {}: listening on {addr}", l.name))?;
-            listeners.push((l.name.clone(), listener));
-        }
-        let bound: Vec<(NamedAddr, u16)> = wanted
-            .into_iter()
-            .zip(&listeners)
-            .map(|(w, (_, l))| Ok((w, l.local_addr()?.port())))
-            .collect::<std::io::Result<_>>()?;
-        config.kafka_advertised = advertise(&bound, &advertised, &config.advertised_host)?;
-        Ok(Some(BoundKafka {
-            listeners,
-            config: KafkaConfig::default(),
-        }))
+/// Checks `kafka.advertised` against `kafka.listen` before anything binds: every
+/// advertised name must be a listener (a typo would otherwise go unnoticed).
+pub fn check_advertised(listen: &str, advertised: Option<&str>) -> anyhow::Result<()> {
+    let Some(advertised) = advertised else {
+        return Ok(());
+    };
+    if listen == "none" {
+        bail!("kafka.advertised is set but kafka.listen is none");
     }
+    let listeners = parse_listeners(listen)?;
+    for a in parse_listeners(advertised)? {
+        if !listeners.iter().any(|l| l.name == a.name) {
+            bail!(
+                "kafka.advertised names the listener {}, which kafka.listen does not have",
+                a.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Binds the listeners of `listen` (the checked `kafka.listen`) and records what the
+/// broker advertises (`advertised`: the checked `kafka.advertised`) in `config`. `None`
+/// when the listeners are turned off with "none".
+pub async fn bind(
+    listen: &str,
+    advertised: Option<&str>,
+    config: &mut BrokerConfig,
+) -> anyhow::Result<Option<BoundKafka>> {
+    if listen == "none" {
+        return Ok(None);
+    }
+    let wanted = parse_listeners(listen)?;
+    let advertised = match advertised {
+        Some(a) => parse_listeners(a).context("kafka.advertised")?,
+        None => Vec::new(),
+    };
+    let mut listeners = Vec::new();
+    for l in &wanted {
+        // Kafka's `NAME://:PORT` means every interface.
+        let addr = match l.addr.strip_prefix(':') {
+            Some(port) => format!("0.0.0.0:{port}"),
+            None => l.addr.clone(),
+        };
+        let listener = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("Kafka listener {}: listening on {addr}", l.name))?;
+        listeners.push((l.name.clone(), listener));
+    }
+    let bound: Vec<(NamedAddr, u16)> = wanted
+        .into_iter()
+        .zip(&listeners)
+        .map(|(w, (_, l))| Ok((w, l.local_addr()?.port())))
+        .collect::<std::io::Result<_>>()?;
+    config.kafka_advertised = advertise(&bound, &advertised, &config.advertised_host)?;
+    Ok(Some(BoundKafka {
+        listeners,
+        config: KafkaConfig::default(),
+    }))
 }
 
 impl BoundKafka {

@@ -13,6 +13,7 @@ mod http_listen;
 mod kafka_listen;
 mod logging;
 mod server_cmd;
+mod settings;
 
 use std::process::ExitCode;
 

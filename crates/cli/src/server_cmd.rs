@@ -5,17 +5,18 @@
 //! broker first (controlled shutdown, while its controller still serves), then the
 //! controller.
 
-use crate::http_listen::{self, HttpArgs, Roles};
-use crate::kafka_listen::KafkaArgs;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use rill_broker::{BrokerConfig, BrokerNode};
-use rill_controller::node::{ControllerNode, NodeConfig};
-use rill_types::BrokerId;
+use rill_broker::BrokerNode;
+use rill_controller::node::ControllerNode;
 
-use crate::controller_cmd::parse_voters;
+use crate::broker_cmd::broker_config;
+use crate::controller_cmd::{default_listen, node_config};
+use crate::http_listen::{self, Roles};
+use crate::kafka_listen;
+use crate::settings::{ServerKeys, SettingFlags};
 
 /// Arguments of `rill server`.
 #[derive(Debug, Args)]
@@ -23,34 +24,9 @@ pub struct ServerArgs {
     /// The roles to run: controller, broker, or both (controller,broker).
     #[arg(long, value_delimiter = ',', default_value = "controller,broker")]
     pub roles: Vec<String>,
-    /// The node id (controller node id and broker id).
-    #[arg(long, env = "RILL_NODE_ID")]
-    pub node_id: u32,
-    /// The data directory.
-    #[arg(long, env = "RILL_DATA_DIR")]
-    pub data_dir: PathBuf,
-    /// The controller quorum: 1@host:port,2@host:port,...
-    #[arg(long, env = "RILL_VOTERS")]
-    pub voters: String,
-    /// Where the controller listens (default: this node's voter address, all interfaces).
-    #[arg(long, env = "RILL_CONTROLLER_LISTEN")]
-    pub controller_listen: Option<String>,
-    /// Where the broker listens (gRPC data and replication).
-    #[arg(long, env = "RILL_BROKER_LISTEN", default_value = "0.0.0.0:9096")]
-    pub broker_listen: String,
-    /// The host clients and other brokers connect to (default: the listen host, or
-    /// 127.0.0.1 when listening on all interfaces).
-    #[arg(long, env = "RILL_ADVERTISED_HOST")]
-    pub advertised_host: Option<String>,
-    /// Set a broker tunable (KEY=VALUE; repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub settings: Vec<String>,
-    /// The Kafka listener.
+    /// Every setting, `--config`, `--check-config` and `--set`.
     #[command(flatten)]
-    pub kafka: KafkaArgs,
-    /// The HTTP endpoint (/metrics, /healthz, /readyz) for both roles.
-    #[command(flatten)]
-    pub http: HttpArgs,
+    pub settings: SettingFlags<ServerKeys>,
 }
 
 impl ServerArgs {
@@ -70,39 +46,25 @@ impl ServerArgs {
                 "`rill server` runs both roles; for one role use `rill controller` or `rill broker`"
             );
         }
-        let voters = parse_voters(&self.voters)?;
-        let node_id = u64::from(self.node_id);
-        let own = voters
-            .get(&node_id)
-            .with_context(|| format!("node {node_id} is not among the voters"))?
-            .clone();
-        let controller_listen = self
-            .controller_listen
-            .unwrap_or_else(|| format!("0.0.0.0:{}", own.rsplit(':').next().unwrap_or_default()));
-        let (host, port) = self.broker_listen.rsplit_once(':').with_context(|| {
-            format!("broker listen address {:?} has no port", self.broker_listen)
-        })?;
-        let port: u16 = port.parse().context("broker listen port")?;
-        let advertised = self.advertised_host.unwrap_or_else(|| match host {
-            "0.0.0.0" | "" | "[::]" => "127.0.0.1".to_owned(),
-            h => h.to_owned(),
-        });
-        let controllers: Vec<String> = voters.values().cloned().collect();
-        let node_config = NodeConfig::new(node_id, self.data_dir.join("controller"), voters);
-        let id = i32::try_from(self.node_id).context("the node id is too large for a broker id")?;
-        let mut broker_config = BrokerConfig::new(
-            BrokerId::new(id),
-            self.data_dir.join("broker"),
-            advertised,
-            port,
-            controllers,
-        );
-        for s in &self.settings {
-            let (k, v) = s
-                .split_once('=')
-                .with_context(|| format!("{s:?} is not of the form KEY=VALUE"))?;
-            broker_config.set(k.trim(), v.trim())?;
+        let s = self.settings.resolve()?;
+        let data_dir = PathBuf::from(s.value("data.dir"));
+        let node_config = node_config(&s, data_dir.join("controller"))?;
+        let controller_listen = match s.get("controller.listen") {
+            Some(l) => l.to_owned(),
+            None => default_listen(&node_config.voters, node_config.node_id)?,
+        };
+        let broker_listen = s.value("broker.listen").to_owned();
+        let id =
+            i32::try_from(node_config.node_id).context("node.id is too large for a broker id")?;
+        let controllers: Vec<String> = node_config.voters.values().cloned().collect();
+        let mut broker_config =
+            broker_config(&s, id, data_dir.join("broker"), &broker_listen, controllers)?;
+        if self.settings.check_only(&s) {
+            return Ok(());
         }
+        let kafka_listen = s.value("kafka.listen").to_owned();
+        let kafka_advertised = s.get("kafka.advertised").map(str::to_owned);
+        let http_listen = s.value("http.listen").to_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -112,15 +74,17 @@ impl ServerArgs {
             let controller_listener = tokio::net::TcpListener::bind(&controller_listen)
                 .await
                 .with_context(|| format!("listening on {controller_listen}"))?;
-            let broker_listener = tokio::net::TcpListener::bind(&self.broker_listen)
+            let broker_listener = tokio::net::TcpListener::bind(&broker_listen)
                 .await
-                .with_context(|| format!("listening on {}", self.broker_listen))?;
-            let kafka = self.kafka.bind(None, None, &mut broker_config).await?;
+                .with_context(|| format!("listening on {broker_listen}"))?;
+            let kafka = kafka_listen::bind(
+                &kafka_listen,
+                kafka_advertised.as_deref(),
+                &mut broker_config,
+            )
+            .await?;
             let roles = Roles::new(true, true);
-            let http = self
-                .http
-                .serve(None, http_listen::BROKER_DEFAULT, roles.clone())
-                .await?;
+            let http = http_listen::serve(&http_listen, roles.clone()).await?;
             let mut controller = ControllerNode::start(node_config, controller_listener).await?;
             roles.controller_started(controller.probe());
             let broker = tokio::select! {

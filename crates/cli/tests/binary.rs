@@ -56,7 +56,7 @@ fn broker_settings_are_checked_before_anything_starts() {
     let out = rill(&[&base[..], &["--set", "replica.lag.time.max.ms=0"]].concat());
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("out of bounds"), "{stderr}");
+    assert!(stderr.contains("must be at least 1"), "{stderr}");
     let out = rill(&[&base[..], &["--peer-address", "two=h:1"]].concat());
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -81,7 +81,7 @@ fn controller_settings_are_checked_before_anything_starts() {
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("node 4 is not among the voters"),
+        stderr.contains("node.id 4 is not among the controller.quorum.voters"),
         "{stderr}"
     );
     let out = rill(&[
@@ -102,7 +102,7 @@ fn controller_settings_are_checked_before_anything_starts() {
     assert!(
         String::from_utf8(out.stderr)
             .unwrap()
-            .contains("--node-id (or node.id) is required")
+            .contains("node.id is required: set --node-id")
     );
 }
 

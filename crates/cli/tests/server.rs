@@ -1,5 +1,6 @@
 //! `rill server` (combined mode): one process is a one-voter controller quorum and a
-//! broker; topics, produce and consume work against it, and SIGTERM stops it cleanly.
+//! broker, configured from a file, a `RILL_*` variable and flags at once; topics,
+//! produce and consume work against it, and SIGTERM stops it cleanly.
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
@@ -35,24 +36,23 @@ fn combined_mode_serves_topics_produce_and_consume() {
     let controller = format!("127.0.0.1:{cport}");
     let bootstrap = format!("127.0.0.1:{bport}");
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    // Every source of settings at once: the file, a RILL_* variable, flags and --set.
+    let config = dir.path().join("server.properties");
+    std::fs::write(
+        &config,
+        format!(
+            "# the combined node of this test\ndata.dir={}\ncontroller.quorum.voters=1@{controller}\n\
+             kafka.listen={kafka}\nhttp.listen=127.0.0.1:0\nreplica.lag.time.max.ms=20000\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args([
-            "server",
-            "--node-id",
-            "1",
-            "--data-dir",
-            &dir.path().join("data").display().to_string(),
-            "--voters",
-            &format!("1@{controller}"),
-            "--controller-listen",
-            &controller,
-            "--broker-listen",
-            &bootstrap,
-            "--kafka-listen",
-            &kafka,
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
+        .args(["server", "--node-id", "1", "--config"])
+        .arg(&config)
+        .args(["--controller-listen", &controller])
+        .args(["--set", "replica.lag.time.max.ms=10000"])
+        .env("RILL_BROKER_LISTEN", &bootstrap)
         .stderr(log)
         .spawn()
         .unwrap();

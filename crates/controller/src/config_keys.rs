@@ -6,17 +6,22 @@
 //! refused value becomes Kafka's INVALID_CONFIG, and the [`ConfigError`] text is the
 //! message the client sees, so it names the key, the value and the rule broken.
 //!
-//! Parsing follows Kafka's: the value is trimmed first; booleans are `true` / `false` in
-//! any case; enum and list members are matched exactly (case-sensitive). Names, defaults
-//! and bounds are Kafka 3.x's (`LogConfig`, `KafkaConfig`); where Kafka leaves a broker
-//! key unbounded but a value below 1 would make no sense here, the bound says so at the
-//! declaration.
+//! Topic keys are declared once in `rill_types::config::topic` (the broker's log takes
+//! its typed settings from the same declarations); the broker-wide defaults of topic
+//! keys (`log.retention.ms` for `retention.ms`) are derived from them with
+//! [`ConfigKey::renamed`], so type, bounds and default cannot drift apart. Where Kafka
+//! leaves a broker key unbounded but a value below 1 would make no sense here, the bound
+//! says so at the declaration.
 //!
 //! Each table is kept sorted by name: `describe` returns keys in that order, and a test
 //! checks the order (which also rules out duplicates).
 
 use std::collections::BTreeMap;
-use std::num::IntErrorKind;
+
+use rill_types::config::broker::REPLICA_LAG_TIME_MAX_MS;
+use rill_types::config::topic::{self as t, TOPIC_KEYS};
+pub use rill_types::config::{ConfigKey, ConfigType};
+use rill_types::config::{decl, int};
 
 /// Which kind of resource a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,53 +30,6 @@ pub enum ResourceKind {
     Topic,
     /// Broker settings, cluster-wide or for one broker (`log.retention.ms`, ...).
     Broker,
-}
-
-/// The value type of a key, with bounds (inclusive on both sides).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ConfigType {
-    /// `true` or `false`, in any case.
-    Boolean,
-    /// A 32-bit integer (Kafka's INT); `max` is at most `i32::MAX`.
-    Int {
-        /// Smallest value allowed.
-        min: i64,
-        /// Largest value allowed.
-        max: i64,
-    },
-    /// A 64-bit integer (Kafka's LONG).
-    Long {
-        /// Smallest value allowed.
-        min: i64,
-        /// Largest value allowed.
-        max: i64,
-    },
-    /// A floating-point number (Kafka's DOUBLE); NaN is refused.
-    Double {
-        /// Smallest value allowed.
-        min: f64,
-        /// Largest value allowed.
-        max: f64,
-    },
-    /// Any text.
-    String,
-    /// Exactly one of these strings.
-    Enum(&'static [&'static str]),
-    /// A non-empty comma-separated list, each item one of these strings.
-    List(&'static [&'static str]),
-}
-
-/// One declared key.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ConfigKey {
-    /// Kafka's name, e.g. `retention.ms`.
-    pub name: &'static str,
-    /// The value type and bounds.
-    pub kind: ConfigType,
-    /// The value in force when the key is not set, in text form; valid for `kind`.
-    pub default: &'static str,
-    /// What the key does, in one sentence.
-    pub doc: &'static str,
 }
 
 /// One key as DescribeConfigs reports it: the value in force and where it comes from.
@@ -122,11 +80,13 @@ pub fn key(kind: ResourceKind, name: &str) -> Option<&'static ConfigKey> {
 /// it broke (this becomes Kafka's INVALID_CONFIG message).
 pub fn validate(kind: ResourceKind, name: &str, value: &str) -> Result<(), ConfigError> {
     let declared = key(kind, name).ok_or_else(|| ConfigError::UnknownKey(name.to_owned()))?;
-    check(declared.kind, value.trim()).map_err(|reason| ConfigError::InvalidValue {
-        key: name.to_owned(),
-        value: value.to_owned(),
-        reason,
-    })
+    declared
+        .check(value)
+        .map_err(|reason| ConfigError::InvalidValue {
+            key: name.to_owned(),
+            value: value.to_owned(),
+            reason,
+        })
 }
 
 /// Every declared key with the value in force: `set` holds the resource's explicitly set
@@ -149,199 +109,73 @@ pub fn describe(
         .collect()
 }
 
-/// Checks an already trimmed value against a type; Err is the rule broken.
-fn check(kind: ConfigType, value: &str) -> Result<(), String> {
-    match kind {
-        ConfigType::Boolean => {
-            if value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false") {
-                Ok(())
-            } else {
-                Err("expected true or false".to_owned())
-            }
-        }
-        ConfigType::Int { min, max } | ConfigType::Long { min, max } => {
-            let v = match value.parse::<i64>() {
-                Ok(v) => v,
-                // Too many digits for an i64 is still a number: name the bound it breaks
-                // (every bound fits in an i64, so an overflowing value breaks one).
-                Err(e) if *e.kind() == IntErrorKind::PosOverflow => {
-                    return Err(format!("must be at most {max}"));
-                }
-                Err(e) if *e.kind() == IntErrorKind::NegOverflow => {
-                    return Err(format!("must be at least {min}"));
-                }
-                Err(_) => return Err("expected a whole number".to_owned()),
-            };
-            within(v, min, max)
-        }
-        ConfigType::Double { min, max } => {
-            let v: f64 = value.parse().map_err(|_| "expected a number".to_owned())?;
-            if v.is_nan() {
-                return Err("expected a number, not NaN".to_owned());
-            }
-            within(v, min, max)
-        }
-        ConfigType::String => Ok(()),
-        ConfigType::Enum(allowed) => {
-            if allowed.contains(&value) {
-                Ok(())
-            } else {
-                Err(format!("must be one of {}", allowed.join(", ")))
-            }
-        }
-        ConfigType::List(allowed) => {
-            if value.is_empty() {
-                return Err(format!("must list at least one of {}", allowed.join(", ")));
-            }
-            match value
-                .split(',')
-                .map(str::trim)
-                .find(|item| !allowed.contains(item))
-            {
-                None => Ok(()),
-                Some(bad) => Err(format!("item {bad:?} is not one of {}", allowed.join(", "))),
-            }
-        }
-    }
-}
-
-/// Checks inclusive bounds; Err names the bound broken.
-fn within<T: PartialOrd + std::fmt::Display>(v: T, min: T, max: T) -> Result<(), String> {
-    if v < min {
-        Err(format!("must be at least {min}"))
-    } else if v > max {
-        Err(format!("must be at most {max}"))
-    } else {
-        Ok(())
-    }
-}
-
-/// Kafka's INT holds an `i32`.
-const INT_MAX: i64 = i32::MAX as i64;
-const LONG_MAX_TEXT: &str = "9223372036854775807";
-
-const fn int(min: i64) -> ConfigType {
-    ConfigType::Int { min, max: INT_MAX }
-}
-
-const fn long(min: i64) -> ConfigType {
-    ConfigType::Long { min, max: i64::MAX }
-}
-
-const fn decl(
-    name: &'static str,
-    kind: ConfigType,
-    default: &'static str,
-    doc: &'static str,
-) -> ConfigKey {
-    ConfigKey {
-        name,
-        kind,
-        default,
-        doc,
-    }
-}
-
-/// Kafka's `BrokerCompressionType` names.
-const COMPRESSION_TYPES: &[&str] = &["producer", "gzip", "snappy", "lz4", "zstd", "uncompressed"];
-const CLEANUP_POLICIES: &[&str] = &["delete", "compact"];
-const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
-
-/// Topic keys (Kafka's `LogConfig`), sorted by name.
-#[rustfmt::skip]
-static TOPIC_KEYS: &[ConfigKey] = &[
-    decl("cleanup.policy", ConfigType::List(CLEANUP_POLICIES), "delete",
-        "Retention policies for old segments: delete discards them past the retention time or size, compact keeps only the latest record per key."),
-    decl("compression.type", ConfigType::Enum(COMPRESSION_TYPES), "producer",
-        "The codec the topic's data is stored with; producer keeps the codec the producer used and uncompressed stores it without compression."),
-    decl("delete.retention.ms", long(0), "86400000",
-        "How long tombstones are kept in a compacted topic, in milliseconds, which bounds how long a consumer reading from the start has to see deletions."),
-    decl("file.delete.delay.ms", long(0), "60000",
-        "How long to wait, in milliseconds, before deleting a removed segment's files from the filesystem."),
-    decl("flush.messages", long(1), LONG_MAX_TEXT,
-        "Force an fsync of the log after this many messages have been appended since the last one."),
-    decl("flush.ms", long(0), LONG_MAX_TEXT,
-        "Force an fsync of the log once this many milliseconds have passed since the last one."),
-    decl("index.interval.bytes", int(0), "4096",
-        "How many bytes of log lie between two entries of the offset index."),
-    decl("max.compaction.lag.ms", long(1), LONG_MAX_TEXT,
-        "The longest time, in milliseconds, a record may remain ineligible for compaction in a compacted topic."),
-    decl("max.message.bytes", int(0), "1048588",
-        "The largest record batch the topic accepts, in bytes."),
-    decl("message.timestamp.after.max.ms", long(0), LONG_MAX_TEXT,
-        "How far, in milliseconds, a CreateTime record's timestamp may lie ahead of the broker's clock before the record is rejected."),
-    decl("message.timestamp.before.max.ms", long(0), LONG_MAX_TEXT,
-        "How far, in milliseconds, a CreateTime record's timestamp may lie behind the broker's clock before the record is rejected."),
-    decl("message.timestamp.type", ConfigType::Enum(TIMESTAMP_TYPES), "CreateTime",
-        "Whether records keep the producer's timestamp (CreateTime) or are stamped with the broker's append time (LogAppendTime)."),
-    decl("min.cleanable.dirty.ratio", ConfigType::Double { min: 0.0, max: 1.0 }, "0.5",
-        "The fraction of the log that must be uncompacted (dirty) before the cleaner compacts it."),
-    decl("min.compaction.lag.ms", long(0), "0",
-        "The shortest time, in milliseconds, a record stays uncompacted in a compacted topic."),
-    decl("min.insync.replicas", int(1), "1",
-        "How many in-sync replicas must acknowledge a write with acks=all for it to succeed."),
-    // A broker setting in Kafka; per topic here, as the log owns the producer state.
-    decl("producer.id.expiration.ms", int(1), "86400000",
-        "How long, in milliseconds, a partition remembers an idle idempotent producer's sequence numbers (to deduplicate its retries)."),
-    // Kafka declares no bound and treats any negative value as unlimited; -1 is the
-    // documented spelling, so anything lower is refused as a likely mistake.
-    decl("retention.bytes", long(-1), "-1",
-        "The size, in bytes, a partition may reach before its oldest segments are deleted; -1 means no size limit."),
-    decl("retention.ms", long(-1), "604800000",
-        "How long, in milliseconds, a segment is kept after its newest record before it is deleted; -1 means no time limit."),
-    // Kafka 3.x's bound is 14 (the v0 record overhead; Kafka 4.0 raised it to 1 MiB).
-    // rill-storage needs 64 (a batch header plus a record); the controller must never
-    // accept what the log refuses (tests/tests/config_agreement.rs).
-    decl("segment.bytes", int(64), "1073741824",
-        "The size, in bytes, a segment file may reach before a new segment is rolled."),
-    // Kafka's bound is 4; rill-storage needs room for two 8-byte entries.
-    decl("segment.index.bytes", int(16), "10485760",
-        "The size, in bytes, of a segment's offset index; a new segment is rolled when it is full."),
-    decl("segment.jitter.ms", long(0), "0",
-        "The largest random amount, in milliseconds, subtracted from segment.ms so that many segments do not roll at once."),
-    decl("segment.ms", long(1), "604800000",
-        "How long, in milliseconds, a segment may stay active before a new one is rolled even if it is not full."),
-    decl("unclean.leader.election.enable", ConfigType::Boolean, "false",
-        "Whether a replica outside the ISR may be elected leader as a last resort, at the risk of losing data."),
-];
-
-/// Broker keys (Kafka's `KafkaConfig`), sorted by name. The `log.*` keys, `message.max.bytes`,
-/// `min.insync.replicas` and `unclean.leader.election.enable` are the defaults of the
-/// matching topic keys, with the same bounds.
+/// Broker keys (Kafka's `KafkaConfig`), sorted by name. The `log.*` keys,
+/// `message.max.bytes`, `min.insync.replicas` and `unclean.leader.election.enable` are
+/// the defaults of the matching topic keys, derived from their declarations.
 #[rustfmt::skip]
 static BROKER_KEYS: &[ConfigKey] = &[
     decl("auto.create.topics.enable", ConfigType::Boolean, "true",
         "Whether the broker creates a topic the first time a client asks for one that does not exist."),
-    // Kafka leaves this unbounded; a lease of 0 ms or less would fence every broker.
-    decl("broker.session.timeout.ms", int(1), "9000",
-        "How long, in milliseconds, a broker's lease lasts without a heartbeat before the controller fences it."),
+    BROKER_SESSION_TIMEOUT_MS,
     // Kafka leaves this unbounded; a replication factor below 1 cannot be placed.
     decl("default.replication.factor", int(1), "1",
         "The replication factor of automatically created topics and of topics created without one."),
-    decl("log.flush.interval.messages", long(1), LONG_MAX_TEXT,
+    t::FLUSH_MESSAGES.renamed("log.flush.interval.messages",
         "The default of flush.messages: force an fsync after this many messages have been appended since the last one."),
     // Kafka's default is unset (falling back to log.flush.scheduler.interval.ms, Long.MAX).
-    decl("log.flush.interval.ms", long(0), LONG_MAX_TEXT,
+    t::FLUSH_MS.renamed("log.flush.interval.ms",
         "The default of flush.ms: force an fsync once this many milliseconds have passed since the last one."),
-    decl("log.retention.bytes", long(-1), "-1",
+    t::RETENTION_BYTES.renamed("log.retention.bytes",
         "The default of retention.bytes: the size a partition may reach before its oldest segments are deleted; -1 means no size limit."),
     // Kafka's default is unset (falling back to log.retention.hours = 168, i.e. 7 days).
-    decl("log.retention.ms", long(-1), "604800000",
+    t::RETENTION_MS.renamed("log.retention.ms",
         "The default of retention.ms: how long a segment is kept after its newest record; -1 means no time limit."),
-    decl("log.segment.bytes", int(64), "1073741824",
+    t::SEGMENT_BYTES.renamed("log.segment.bytes",
         "The default of segment.bytes: the size a segment file may reach before a new segment is rolled."),
-    decl("message.max.bytes", int(0), "1048588",
+    t::MAX_MESSAGE_BYTES.renamed("message.max.bytes",
         "The default of max.message.bytes: the largest record batch a topic accepts, in bytes."),
-    decl("min.insync.replicas", int(1), "1",
+    t::MIN_INSYNC_REPLICAS.renamed("min.insync.replicas",
         "The default of min.insync.replicas: how many in-sync replicas must acknowledge a write with acks=all."),
     decl("num.partitions", int(1), "1",
         "The partition count of automatically created topics and of topics created without one."),
-    // Kafka leaves this unbounded; 0 or less would drop every follower from the ISR at once.
-    decl("replica.lag.time.max.ms", long(1), "30000",
-        "How long, in milliseconds, a follower may go without catching up to the leader's log end before it is removed from the ISR."),
-    decl("unclean.leader.election.enable", ConfigType::Boolean, "false",
+    REPLICA_LAG_TIME_MAX_MS,
+    t::UNCLEAN_LEADER_ELECTION_ENABLE.renamed("unclean.leader.election.enable",
         "The default of unclean.leader.election.enable: whether a replica outside the ISR may be elected leader as a last resort."),
 ];
+
+/// `broker.session.timeout.ms`: a dynamic broker key and the controller process's
+/// setting of the same name (`rill controller --broker-session-timeout-ms`), which takes
+/// its type, bounds and default from here. Kafka leaves it unbounded; a lease of 0 ms
+/// would fence every broker.
+pub const BROKER_SESSION_TIMEOUT_MS: ConfigKey = decl(
+    "broker.session.timeout.ms",
+    int(1),
+    "9000",
+    "How long, in milliseconds, a broker's lease lasts without a heartbeat before the controller fences it.",
+);
+
+/// `metadata.snapshot.entries`: a controller process setting (`rill controller
+/// --metadata-snapshot-entries`), declared here beside the node that reads it.
+pub const METADATA_SNAPSHOT_ENTRIES: ConfigKey = decl(
+    "metadata.snapshot.entries",
+    ConfigType::Long {
+        min: 1,
+        max: i64::MAX,
+    },
+    "5000",
+    "How many metadata log entries the controller writes between two snapshots of its state.",
+);
+
+/// The default of a whole-number key with a non-negative lower bound.
+///
+/// # Panics
+/// If the declared default is not such a number (a bug in the declaration; every
+/// declaration's default is checked by a test).
+pub fn default_u64(key: &ConfigKey) -> u64 {
+    key.default
+        .parse()
+        .unwrap_or_else(|_| panic!("default of {} is not a u64", key.name))
+}
 
 #[cfg(test)]
 mod tests {
@@ -350,6 +184,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    use rill_types::config::INT_MAX;
+    use rill_types::config::LONG_MAX_TEXT;
+    use rill_types::config::topic::COMPRESSION_TYPES;
 
     const KINDS: [ResourceKind; 2] = [ResourceKind::Topic, ResourceKind::Broker];
 
@@ -620,7 +458,7 @@ mod tests {
         fn long_bounds_hold_for_any_value(v in any::<i64>()) {
             let t = ResourceKind::Topic;
             prop_assert_eq!(validate(t, "retention.ms", &v.to_string()).is_ok(), v >= -1);
-            let int_ok = (14..=INT_MAX).contains(&v);
+            let int_ok = (64..=INT_MAX).contains(&v);
             prop_assert_eq!(validate(t, "segment.bytes", &v.to_string()).is_ok(), int_ok);
         }
 

@@ -29,6 +29,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::atomic_file;
+use crate::config_keys;
 use crate::event_loop::{self, Clock, ControllerHandle, LoopConfig, TokioClock};
 use crate::grpc::ControllerGrpc;
 use crate::metadata_stream::MetadataStream;
@@ -36,6 +37,7 @@ use crate::raft::{
     ClusterIdentity, GrpcNetworkFactory, MetadataStateMachine, NodeId, RaftGrpcService,
     SledLogStore, TypeConfig,
 };
+use rill_proto::reflection::CONTROLLER_SERVICES;
 
 /// How a controller runs.
 #[derive(Debug, Clone)]
@@ -69,10 +71,10 @@ impl NodeConfig {
             node_id,
             data_dir,
             voters,
-            session_timeout_ms: 9_000,
+            session_timeout_ms: config_keys::default_u64(&config_keys::BROKER_SESSION_TIMEOUT_MS),
             heartbeat_ms: 50,
             election_timeout_ms: 200,
-            snapshot_every: 5_000,
+            snapshot_every: config_keys::default_u64(&config_keys::METADATA_SNAPSHOT_ENTRIES),
             expected_cluster_id: None,
             write_timeout: Duration::from_secs(10),
         }
@@ -306,6 +308,8 @@ impl ControllerNode {
         let server = tonic::transport::Server::builder()
             .add_service(raft_service.into_server())
             .add_service(controller.into_server())
+            .add_service(rill_proto::reflection::v1(CONTROLLER_SERVICES))
+            .add_service(rill_proto::reflection::v1alpha(CONTROLLER_SERVICES))
             .serve_with_incoming_shutdown(rill_proto::incoming(listener), async {
                 let _ = stopped.await;
             });

@@ -17,6 +17,8 @@ mod convert;
 mod error;
 #[cfg(feature = "grpc")]
 mod incoming;
+#[cfg(feature = "grpc")]
+pub mod reflection;
 
 pub use convert::required;
 pub use error::ConvertError;

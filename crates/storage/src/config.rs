@@ -1,7 +1,10 @@
-//! `LogConfig`: the per-log settings, with Kafka's names. Each key is declared exactly
-//! once (name, type, default, bounds, doc) in the `log_config!` table below; the typed
-//! struct, the defaults, parsing, validation and the key catalogue (for DescribeConfigs)
-//! all come from that one table.
+//! `LogConfig`: the per-log settings, with Kafka's names. Topic keys are declared once,
+//! in `rill_types::config::topic` (the controller validates against the same
+//! declarations); the `log_config!` table below only binds each key to a typed field.
+//! The cleaner's two broker-wide keys are declared here, as only the log reads them.
+//! Defaults, parsing, validation and the key catalogue all come from the declarations:
+//! a value is checked by [`ConfigKey::check`] (type and bounds) and then parsed into the
+//! field's type.
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,57 +90,44 @@ impl fmt::Display for TimestampType {
     }
 }
 
-/// One declared config key, for catalogues (DescribeConfigs, docs).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ConfigKey {
-    /// Kafka's name, e.g. `segment.bytes`.
-    pub name: &'static str,
-    /// The value's type, as Kafka's docs name it (long, double, string).
-    pub kind: &'static str,
-    /// The default, in text form.
-    pub default: &'static str,
-    /// The allowed values, in text form.
-    pub bounds: &'static str,
-    /// What it does.
-    pub doc: &'static str,
-}
+pub use rill_types::config::ConfigKey;
+use rill_types::config::topic as t;
+use rill_types::config::{ConfigType, decl};
 
-/// Checks a value against inclusive numeric bounds.
-fn within<T: PartialOrd + fmt::Display>(lo: T, hi: T) -> impl Fn(&T) -> Result<(), String> {
-    move |v| {
-        if *v >= lo && *v <= hi {
-            Ok(())
-        } else {
-            Err(format!("must be in [{lo}, {hi}]"))
-        }
-    }
-}
+/// `log.cleaner.dedupe.buffer.size`.
+pub const CLEANER_DEDUPE_BUFFER_SIZE: ConfigKey = decl(
+    "log.cleaner.dedupe.buffer.size",
+    ConfigType::Long {
+        min: 1024,
+        max: i64::MAX,
+    },
+    "134217728",
+    "Memory for the cleaner's key map, in bytes (keys and their offsets).",
+);
 
-fn any<T>(_: &T) -> Result<(), String> {
-    Ok(())
-}
+/// `log.cleaner.io.max.bytes.per.second`.
+pub const CLEANER_IO_MAX_BYTES_PER_SECOND: ConfigKey = decl(
+    "log.cleaner.io.max.bytes.per.second",
+    ConfigType::Double {
+        min: f64::MIN_POSITIVE,
+        max: f64::MAX,
+    },
+    "1.7976931348623157e308",
+    "The cleaner's read plus write rate limit, in bytes per second.",
+);
 
 macro_rules! log_config {
-    ($( $(#[doc = $doc:literal])+ $field:ident: $ty:ty = $name:literal, $kind:literal,
-        default $default:literal, bounds $bounds:literal => $check:expr; )+) => {
+    ($( $(#[doc = $doc:literal])+ $field:ident: $ty:ty = $key:expr; )+) => {
         /// The settings of one log. Build with [`LogConfig::default`] and
-        /// [`LogConfig::from_pairs`]; every value is checked against its bounds.
+        /// [`LogConfig::from_pairs`]; every value is checked against its declaration.
         #[derive(Debug, Clone, PartialEq)]
         pub struct LogConfig {
             $( $(#[doc = $doc])+ pub $field: $ty, )+
         }
 
         impl LogConfig {
-            /// Every key, in declaration order.
-            pub const KEYS: &'static [ConfigKey] = &[
-                $( ConfigKey {
-                    name: $name,
-                    kind: $kind,
-                    default: $default,
-                    bounds: $bounds,
-                    doc: concat!($($doc),+),
-                }, )+
-            ];
+            /// Every key the log reads, in table order.
+            pub const KEYS: &'static [ConfigKey] = &[$($key),+];
 
             /// Sets one key from its text form, checking type and bounds.
             pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
@@ -146,30 +136,27 @@ macro_rules! log_config {
                     value: value.to_owned(),
                     reason,
                 };
-                match key {
-                    $( $name => {
-                        let parsed: $ty = value.trim().parse().map_err(|e| invalid(format!("{e}")))?;
-                        ($check)(&parsed).map_err(invalid)?;
-                        self.$field = parsed;
-                    } )+
-                    _ => return Err(invalid("unknown log config key".to_owned())),
-                }
-                Ok(())
+                $( if key == $key.name {
+                    $key.check(value).map_err(invalid)?;
+                    self.$field = value.trim().parse().map_err(|e| invalid(format!("{e}")))?;
+                    return Ok(());
+                } )+
+                Err(invalid("unknown log config key".to_owned()))
             }
 
             /// The current value of `key` in text form, or `None` for an unknown key.
             pub fn get(&self, key: &str) -> Option<String> {
-                match key {
-                    $( $name => Some(self.$field.to_string()), )+
-                    _ => None,
-                }
+                $( if key == $key.name {
+                    return Some(self.$field.to_string());
+                } )+
+                None
             }
         }
 
         impl Default for LogConfig {
             fn default() -> Self {
                 Self {
-                    $( $field: $default.parse().expect(concat!("default of ", $name)), )+
+                    $( $field: $key.default.parse().expect($key.name), )+
                 }
             }
         }
@@ -178,54 +165,38 @@ macro_rules! log_config {
 
 log_config! {
     /// Roll to a new segment when the active one would exceed this many bytes.
-    segment_bytes: i64 = "segment.bytes", "int", default "1073741824",
-        bounds "[64, 2147483647]" => within(64, i64::from(i32::MAX));
+    segment_bytes: i64 = t::SEGMENT_BYTES;
     /// Roll to a new segment when the active one is older than this (ms since its first append).
-    segment_ms: i64 = "segment.ms", "long", default "604800000",
-        bounds "[1, ...]" => within(1, i64::MAX);
+    segment_ms: i64 = t::SEGMENT_MS;
     /// Roll when the active segment's offset index would exceed this many bytes.
-    segment_index_bytes: i64 = "segment.index.bytes", "int", default "10485760",
-        bounds "[16, 2147483647]" => within(16, i64::from(i32::MAX));
+    segment_index_bytes: i64 = t::SEGMENT_INDEX_BYTES;
     /// Add an offset-index entry every this many bytes of log.
-    index_interval_bytes: i64 = "index.interval.bytes", "int", default "4096",
-        bounds "[0, 2147483647]" => within(0, i64::from(i32::MAX));
+    index_interval_bytes: i64 = t::INDEX_INTERVAL_BYTES;
     /// Delete whole segments whose newest record is older than this (ms); -1 keeps all.
-    retention_ms: i64 = "retention.ms", "long", default "604800000",
-        bounds "[-1, ...]" => within(-1, i64::MAX);
+    retention_ms: i64 = t::RETENTION_MS;
     /// Delete the oldest segments while the log is larger than this (bytes); -1 keeps all.
-    retention_bytes: i64 = "retention.bytes", "long", default "-1",
-        bounds "[-1, ...]" => within(-1, i64::MAX);
+    retention_bytes: i64 = t::RETENTION_BYTES;
     /// delete, compact, or compact,delete.
-    cleanup_policy: CleanupPolicy = "cleanup.policy", "list", default "delete",
-        bounds "delete, compact, compact,delete" => any;
+    cleanup_policy: CleanupPolicy = t::CLEANUP_POLICY;
     /// How long tombstones survive compaction (ms), so consumers can see deletions.
-    delete_retention_ms: i64 = "delete.retention.ms", "long", default "86400000",
-        bounds "[0, ...]" => within(0, i64::MAX);
+    delete_retention_ms: i64 = t::DELETE_RETENTION_MS;
     /// Compact when the dirty part is at least this fraction of the sealed log.
-    min_cleanable_dirty_ratio: f64 = "min.cleanable.dirty.ratio", "double", default "0.5",
-        bounds "[0, 1]" => within(0.0, 1.0);
+    min_cleanable_dirty_ratio: f64 = t::MIN_CLEANABLE_DIRTY_RATIO;
     /// The largest record batch accepted, in bytes.
-    max_message_bytes: i64 = "max.message.bytes", "int", default "1048588",
-        bounds "[0, 2147483647]" => within(0, i64::from(i32::MAX));
+    max_message_bytes: i64 = t::MAX_MESSAGE_BYTES;
     /// Flush (fsync) after this many records; 1 means before every acknowledgement.
-    flush_messages: i64 = "flush.messages", "long", default "9223372036854775807",
-        bounds "[1, ...]" => within(1, i64::MAX);
+    flush_messages: i64 = t::FLUSH_MESSAGES;
     /// Flush when the last flush is older than this (ms), checked by `Log::maybe_flush`.
-    flush_ms: i64 = "flush.ms", "long", default "9223372036854775807",
-        bounds "[0, ...]" => within(0, i64::MAX);
+    flush_ms: i64 = t::FLUSH_MS;
     /// CreateTime (keep the producer's timestamps) or LogAppendTime (stamp append time).
-    message_timestamp_type: TimestampType = "message.timestamp.type", "string",
-        default "CreateTime", bounds "CreateTime, LogAppendTime" => any;
+    message_timestamp_type: TimestampType = t::MESSAGE_TIMESTAMP_TYPE;
     /// Forget an idempotent producer's state (its epoch and last batches, which retries
     /// are deduplicated against) when it has not appended for this long (ms).
-    producer_id_expiration_ms: i64 = "producer.id.expiration.ms", "int", default "86400000",
-        bounds "[1, 2147483647]" => within(1, i64::from(i32::MAX));
+    producer_id_expiration_ms: i64 = t::PRODUCER_ID_EXPIRATION_MS;
     /// Memory for the cleaner's key map, in bytes (keys and their offsets).
-    cleaner_dedupe_buffer_bytes: i64 = "log.cleaner.dedupe.buffer.size", "long",
-        default "134217728", bounds "[1024, ...]" => within(1024, i64::MAX);
+    cleaner_dedupe_buffer_bytes: i64 = CLEANER_DEDUPE_BUFFER_SIZE;
     /// The cleaner's read+write rate limit in bytes per second.
-    cleaner_io_max_bytes_per_second: f64 = "log.cleaner.io.max.bytes.per.second", "double",
-        default "1.7976931348623157e308", bounds "(0, ...]" => within(f64::MIN_POSITIVE, f64::MAX);
+    cleaner_io_max_bytes_per_second: f64 = CLEANER_IO_MAX_BYTES_PER_SECOND;
 }
 
 impl LogConfig {

@@ -12,6 +12,8 @@
 #[macro_use]
 mod macros;
 
+pub mod config;
+
 mod broker_id;
 mod error;
 mod error_code;
