@@ -30,7 +30,8 @@ pub struct Bootstrap {
         long,
         env = "RILL_BOOTSTRAP",
         default_value = "127.0.0.1:9096",
-        value_delimiter = ','
+        value_delimiter = ',',
+        global = true
     )]
     pub bootstrap: Vec<String>,
 }
