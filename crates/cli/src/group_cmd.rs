@@ -326,7 +326,7 @@ fn describe_text(
             t.row(vec![
                 m.member_id.clone(),
                 m.client_id.clone(),
-                m.client_host.clone(),
+                or_dash(Some(m.client_host.clone()).filter(|h| !h.is_empty())),
                 or_dash(Some(assigned.join(" ")).filter(|s| !s.is_empty())),
             ]);
         }
