@@ -10,7 +10,9 @@ mod kafka_script;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use rill_client::{CommittedOffset, GroupAdmin};
 use rill_testkit::{Cluster, ClusterSpec, rill_binary};
+use rill_types::ErrorCode;
 use serde_json::Value;
 
 const TOPIC: &str = "cli-topic";
@@ -64,6 +66,23 @@ fn figures(described: &Value) -> Vec<(i64, Value, Value, Value)> {
             )
         })
         .collect()
+}
+
+/// Commits `offset` for partition `p` of the topic through rill-client's GroupAdmin,
+/// bypassing the CLI's own check: the refusal's code, if any.
+async fn alter_offsets(brokers: Vec<String>, p: i32, offset: i64) -> Result<(), Option<ErrorCode>> {
+    let admin = GroupAdmin::connect(&brokers, Duration::from_secs(10)).expect("group admin client");
+    let committed = CommittedOffset {
+        topic: TOPIC.to_owned(),
+        partition: Some(rill_types::PartitionIndex::new(p).into()),
+        offset: Some(rill_types::Offset::new(offset).into()),
+        metadata: String::new(),
+        commit_timestamp: -1,
+    };
+    admin
+        .alter_offsets(GROUP, vec![committed])
+        .await
+        .map_err(|e| e.kafka_code())
 }
 
 fn committed(described: &Value) -> Vec<Value> {
@@ -141,6 +160,9 @@ fn group_commands_follow_a_real_consumer_group_through_reset_and_delete() {
                 let out = rill(cluster, &["group", "delete", GROUP]);
                 assert_eq!(out.status.code(), Some(1));
                 assert!(stderr(&out).contains("NON_EMPTY_GROUP"), "{}", stderr(&out));
+                // The coordinator refuses the commit itself too (not only the CLI).
+                let refused = cluster.block_on(alter_offsets(cluster.broker_addrs(), 0, 0));
+                assert_eq!(refused, Err(Some(ErrorCode::NonEmptyGroup)));
                 "{}".to_owned()
             }
             "left" => {
