@@ -94,6 +94,9 @@ impl GroupAdmin {
             };
             let wait = deadline.saturating_duration_since(Instant::now());
             let answer = call(target, wait, c.list_groups(ListGroupsRequest {})).await?;
+            if let Some(e) = answer.error {
+                return Err(kafka_error(e, false));
+            }
             for g in answer.groups {
                 // During a leadership move two brokers may both hold a group: once.
                 if !all.iter().any(|x| x.group_id == g.group_id) {

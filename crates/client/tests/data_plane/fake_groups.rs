@@ -91,6 +91,7 @@ impl GroupAdminService for FakeGroups {
         Ok(Response::new(ListGroupsResponse {
             broker: Some(common::BrokerId { id: self.id }),
             groups,
+            error: None,
         }))
     }
 

@@ -63,6 +63,7 @@ pub fn list(broker: BrokerId, groups: Vec<Group>) -> ListGroupsResponse {
     ListGroupsResponse {
         broker: Some(broker.into()),
         groups,
+        error: None,
     }
 }
 

@@ -28,6 +28,10 @@ use crate::group::records::OffsetValue;
 use crate::group::state::GroupState;
 use crate::group::{CONSUMER_OFFSETS, GroupCoordinator, MAX_GROUP_ID_LEN, partition_for};
 
+/// The longest ListGroups waits for this broker's `__consumer_offsets` partitions to
+/// load.
+pub const LIST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Most offsets one AlterOffsets may carry (bounds one `__consumer_offsets` batch).
 pub const MAX_OFFSETS: usize = 10_000;
 
@@ -203,6 +207,22 @@ impl GroupAdminService for GroupAdminGrpc {
         _request: Request<ListGroupsRequest>,
     ) -> Result<Response<ListGroupsResponse>, Status> {
         self.groups.start();
+        // A broker that just started (or just became a leader) is loading groups: wait
+        // for it, briefly, rather than answer a partial list.
+        let deadline = tokio::time::Instant::now() + LIST_WAIT;
+        while !self.groups.settled() {
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Response::new(ListGroupsResponse {
+                    broker: Some(self.rm.config.broker_id.into()),
+                    groups: Vec::new(),
+                    error: Some(error(
+                        ErrorCode::CoordinatorLoadInProgress,
+                        format!("still loading {CONSUMER_OFFSETS} after {LIST_WAIT:?}"),
+                    )),
+                }));
+            }
+            tokio::time::sleep(crate::group::coordinator::TICK).await;
+        }
         Ok(Response::new(describe::list(
             self.rm.config.broker_id,
             self.groups.snapshot(),
