@@ -43,6 +43,18 @@ pub struct BrokerNode {
 impl BrokerNode {
     /// Starts a broker serving gRPC on `listener`. Returns once registered.
     pub async fn start(config: BrokerConfig, listener: TcpListener) -> Result<Self, BrokerError> {
+        Self::start_with(config, listener, |_| tonic::service::Routes::default()).await
+    }
+
+    /// [`BrokerNode::start`], also serving on the gRPC listener the services `extra`
+    /// builds over the broker's replica manager. This is how layers above the broker
+    /// (the Kafka layer's group admin service) add services without the broker
+    /// depending on them. `extra` runs once, inside the runtime, before serving starts.
+    pub async fn start_with(
+        config: BrokerConfig,
+        listener: TcpListener,
+        extra: impl FnOnce(&Arc<ReplicaManager>) -> tonic::service::Routes,
+    ) -> Result<Self, BrokerError> {
         std::fs::create_dir_all(&config.data_dir)?;
         let controllers = ControllerClient::new(&config.controllers, Duration::from_secs(5))
             .map_err(|e| BrokerError::Controller(e.to_string()))?;
@@ -123,6 +135,7 @@ impl BrokerNode {
         let server = tokio::spawn(
             tonic::transport::Server::builder()
                 .tcp_nodelay(true)
+                .add_routes(extra(&rm))
                 .add_service(DataGrpc::new(rm.clone()).into_server())
                 .add_service(ReplicationGrpc::new(rm.clone()).into_server())
                 .add_service(rill_proto::reflection::v1(BROKER_SERVICES))

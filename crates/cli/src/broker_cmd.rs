@@ -144,7 +144,7 @@ impl BrokerArgs {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             let node = tokio::select! {
-                n = BrokerNode::start(config, listener) => n?,
+                n = BrokerNode::start_with(config, listener, crate::group_service::routes) => n?,
                 _ = term.recv() => return Ok(()),
             };
             roles.broker_started(node.probe());

@@ -1,21 +1,35 @@
-//! The command line: one enum variant per subcommand.
-//!
-//! A subcommand that is not built yet still parses (with any arguments), says plainly
-//! that it is not built, and exits non-zero: it never pretends to work. The README's
-//! status table says which are built.
+//! The command line: one enum variant per subcommand, and the flags every command has
+//! (`--log-format`, `--output`).
 
-use anyhow::bail;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::logging::LogFormat;
+use crate::output::Output;
+
+/// What the top-level `--help` ends with: the exit codes (docs/cli.md has the rest).
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  the cluster refused, or the operation failed (e.g. topic exists, group not empty)
+  2  usage error
+  3  the cluster could not be reached (the message names every address tried)
+
+Admin commands find the controllers with --admin (RILL_ADMIN; --controllers and
+RILL_CONTROLLERS still work); produce, consume and group find brokers with --bootstrap
+(RILL_BOOTSTRAP). --output json (RILL_OUTPUT=json) prints one JSON document; the
+shapes are in docs/cli.md.";
 
 /// rill: a Kafka-compatible, KRaft-style streaming platform.
 #[derive(Debug, Parser)]
-#[command(name = "rill", version, about, propagate_version = true)]
+#[command(name = "rill", version, about, propagate_version = true, after_help = AFTER_HELP)]
 pub struct Cli {
     /// How log lines are written to stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "RILL_LOG_FORMAT")]
     pub log_format: LogFormat,
+
+    /// How admin commands print results: aligned tables, or one JSON document.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Human, env = "RILL_OUTPUT")]
+    pub output: Output,
 
     /// What to do.
     #[command(subcommand)]
@@ -43,40 +57,31 @@ pub enum Command {
     Produce(crate::data_cmd::ProduceArgs),
     /// Consume records.
     Consume(crate::data_cmd::ConsumeArgs),
-    /// Consumer group operations.
-    Group(NotBuilt),
+    /// Consumer groups: list, describe, reset offsets, delete.
+    Group(crate::group_cmd::GroupArgs),
     /// Get and set configuration.
     Config(crate::config_cmd::ConfigArgs),
     /// Ask a server process whether it is ready (/readyz) or alive (/healthz).
     Health(crate::health_cmd::HealthArgs),
 }
 
-/// The arguments of a subcommand that is not built yet: anything, so that the user
-/// gets the "not built" message rather than a confusing usage error.
-#[derive(Debug, Args)]
-pub struct NotBuilt {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<String>,
-}
-
 impl Command {
-    /// Runs the subcommand.
-    pub fn run(self) -> anyhow::Result<()> {
-        let name = match self {
-            Command::Controller(args) => return args.run(),
-            Command::Topic(args) => return args.run(),
-            Command::Cluster(args) => return args.run(),
-            Command::Broker(args) => return args.run(),
-            Command::Dev(args) => return args.run(),
-            Command::Produce(args) => return args.run(),
-            Command::Consume(args) => return args.run(),
-            Command::Partition(args) => return args.run(),
-            Command::Config(args) => return args.run(),
-            Command::Server(args) => return args.run(),
-            Command::Health(args) => return args.run(),
-            Command::Group(_) => "group",
-        };
-        bail!("`rill {name}` is not built yet; the README's status table lists what works today")
+    /// Runs the subcommand; admin commands print in `output`.
+    pub fn run(self, output: Output) -> anyhow::Result<()> {
+        match self {
+            Command::Controller(args) => args.run(),
+            Command::Topic(args) => args.run(output),
+            Command::Cluster(args) => args.run(output),
+            Command::Broker(args) => args.run(),
+            Command::Dev(args) => args.run(),
+            Command::Produce(args) => args.run(),
+            Command::Consume(args) => args.run(),
+            Command::Partition(args) => args.run(output),
+            Command::Config(args) => args.run(output),
+            Command::Server(args) => args.run(),
+            Command::Health(args) => args.run(),
+            Command::Group(args) => args.run(output),
+        }
     }
 }
 
@@ -85,6 +90,7 @@ mod tests {
     use clap::{CommandFactory, Parser};
 
     use super::Cli;
+    use crate::output::Output;
 
     #[test]
     fn command_definition_is_consistent() {
@@ -92,9 +98,31 @@ mod tests {
     }
 
     #[test]
-    fn unbuilt_subcommands_fail_and_say_so() {
-        let cli = Cli::try_parse_from(["rill", "group", "list"]).unwrap();
-        let err = cli.command.run().unwrap_err().to_string();
-        assert!(err.contains("`rill group` is not built yet"), "{err}");
+    fn output_is_global_and_the_exit_codes_are_in_the_help() {
+        let cli = Cli::try_parse_from(["rill", "group", "list", "--output", "json"]).unwrap();
+        assert_eq!(cli.output, Output::Json);
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("3  the cluster could not be reached"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let err = Cli::try_parse_from(["rill", "group", "reset-offsets", "g", "--all-topics"])
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "no --to-* given: {err}");
+        let err = Cli::try_parse_from([
+            "rill",
+            "group",
+            "reset-offsets",
+            "g",
+            "--all-topics",
+            "--to-earliest",
+            "--to-latest",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "two --to-* given: {err}");
     }
 }

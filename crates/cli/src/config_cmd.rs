@@ -2,13 +2,15 @@
 //! admin calls to the controller quorum over gRPC. Refusals print Kafka's error name and
 //! the reason, and the command exits non-zero.
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use rill_client::ControllerClient;
 use rill_proto::controller::*;
 use rill_proto::metadata::ConfigResourceType;
 
 use crate::admin_cmd::{Target, refused, runtime};
+use crate::exit::usage;
+use crate::output::{Output, Table, or_dash};
 
 /// `rill config`.
 #[derive(Debug, Args)]
@@ -66,19 +68,22 @@ enum ConfigCommand {
 /// Applies `set` (key=value) and `delete` (keys) to one resource.
 pub async fn alter(
     client: &mut ControllerClient,
+    output: Output,
     resource_type: ConfigResourceType,
     name: String,
     set: &[String],
     delete: &[String],
 ) -> anyhow::Result<()> {
     if set.is_empty() && delete.is_empty() {
-        bail!("nothing to change: give key=value pairs and/or --delete KEY");
+        return Err(usage(
+            "nothing to change: give key=value pairs and/or --delete KEY",
+        ));
     }
     let mut configs = Vec::new();
     for kv in set {
         let (k, v) = kv
             .split_once('=')
-            .with_context(|| format!("{kv:?} is not key=value"))?;
+            .ok_or_else(|| usage(format!("{kv:?} is not key=value")))?;
         configs.push(AlterableConfig {
             key: k.trim().to_owned(),
             value: Some(v.trim().to_owned()),
@@ -109,22 +114,25 @@ pub async fn alter(
             bail!("{}", refused(&e));
         }
     }
-    println!("altered configs of {name:?}");
+    output.print(
+        || serde_json::json!({"resource": resource_json(resource_type, &name), "altered": true}),
+        || format!("altered configs of {name:?}"),
+    );
     Ok(())
 }
 
 impl ConfigArgs {
     /// Runs the subcommand.
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self, output: Output) -> anyhow::Result<()> {
         runtime()?.block_on(async move {
-            let mut client = self.target.client()?;
+            let mut client = self.target.client().await?;
             match self.command {
                 ConfigCommand::Get { resource, only_set } => {
                     let (resource_type, name) = resource.resolve();
                     let request = DescribeConfigsRequest {
                         resources: vec![ConfigResourceRef {
                             resource_type: resource_type as i32,
-                            name,
+                            name: name.clone(),
                         }],
                     };
                     let r = client
@@ -133,18 +141,35 @@ impl ConfigArgs {
                             async move { c.describe_configs(req).await }
                         })
                         .await?;
+                    let mut entries = Vec::new();
                     for res in r.resources {
                         if let Some(e) = res.error {
                             bail!("{}", refused(&e));
                         }
-                        for e in res.entries {
-                            if only_set && e.is_default {
-                                continue;
-                            }
-                            let source = if e.is_default { "default" } else { "set" };
-                            println!("{}={} ({source})", e.key, e.value);
-                        }
+                        entries.extend(
+                            res.entries
+                                .into_iter()
+                                .filter(|e| !(only_set && e.is_default)),
+                        );
                     }
+                    let source = |e: &ConfigEntry| if e.is_default { "default" } else { "set" };
+                    output.print(
+                        || {
+                            serde_json::json!({
+                                "resource": resource_json(resource_type, &name),
+                                "configs": entries.iter().map(|e| serde_json::json!({
+                                    "key": e.key, "value": e.value, "source": source(e),
+                                })).collect::<Vec<_>>(),
+                            })
+                        },
+                        || {
+                            let mut t = Table::new(&["KEY", "VALUE", "SOURCE"]);
+                            for e in &entries {
+                                t.row(vec![e.key.clone(), e.value.clone(), source(e).to_owned()]);
+                            }
+                            t.render()
+                        },
+                    );
                     Ok(())
                 }
                 ConfigCommand::Set {
@@ -153,11 +178,20 @@ impl ConfigArgs {
                     delete,
                 } => {
                     let (resource_type, name) = resource.resolve();
-                    alter(&mut client, resource_type, name, &set, &delete).await
+                    alter(&mut client, output, resource_type, name, &set, &delete).await
                 }
             }
         })
     }
+}
+
+/// A config resource as JSON: {"type": "topic" | "broker", "name": ...}.
+fn resource_json(resource_type: ConfigResourceType, name: &str) -> serde_json::Value {
+    let kind = match resource_type {
+        ConfigResourceType::Topic => "topic",
+        _ => "broker",
+    };
+    serde_json::json!({"type": kind, "name": name})
 }
 
 /// `rill partition`.
@@ -192,9 +226,9 @@ enum PartitionCommand {
 
 impl PartitionArgs {
     /// Runs the subcommand.
-    pub fn run(self) -> anyhow::Result<()> {
+    pub fn run(self, output: Output) -> anyhow::Result<()> {
         runtime()?.block_on(async move {
-            let mut client = self.target.client()?;
+            let mut client = self.target.client().await?;
             let PartitionCommand::ElectLeaders {
                 election,
                 partitions,
@@ -204,8 +238,10 @@ impl PartitionArgs {
                 .map(|tp| {
                     let (t, p) = tp
                         .rsplit_once(':')
-                        .with_context(|| format!("{tp:?} is not topic:partition"))?;
-                    let p: i32 = p.parse().with_context(|| format!("partition in {tp:?}"))?;
+                        .ok_or_else(|| usage(format!("{tp:?} is not topic:partition")))?;
+                    let p: i32 = p
+                        .parse()
+                        .map_err(|_| usage(format!("{tp:?}: the partition is not a number")))?;
                     Ok(TopicPartitionRef {
                         topic: t.to_owned(),
                         partition: Some(rill_types::PartitionIndex::new(p).into()),
@@ -225,28 +261,44 @@ impl PartitionArgs {
                     async move { c.elect_leaders(req).await }
                 })
                 .await?;
-            let mut failed = 0;
-            for res in &r.results {
-                let name = res.partition.as_ref().map_or("?".to_owned(), |p| {
+            let name = |res: &ElectionResult| {
+                res.partition.as_ref().map_or("?".to_owned(), |p| {
                     format!("{}:{}", p.topic, p.partition.map_or(-1, |i| i.index))
-                });
-                match &res.error {
-                    // Nothing to do is not a failure.
-                    Some(e) if e.name == "ELECTION_NOT_NEEDED" => {
-                        println!("{name}: leader already preferred")
+                })
+            };
+            // Nothing to do is not a failure.
+            let needless = |e: &rill_proto::common::Error| e.name == "ELECTION_NOT_NEEDED";
+            let failed: Vec<String> = r
+                .results
+                .iter()
+                .filter_map(|res| {
+                    let e = res.error.as_ref().filter(|e| !needless(e))?;
+                    Some(format!("{}: {}", name(res), refused(e)))
+                })
+                .collect();
+            output.print(
+                || {
+                    serde_json::json!(r.results.iter().map(|res| serde_json::json!({
+                        "partition": name(res),
+                        "leader": res.leader.map(|b| b.id),
+                        "error": res.error.as_ref().filter(|e| !needless(e)).map(crate::admin_cmd::error_json),
+                    })).collect::<Vec<_>>())
+                },
+                || {
+                    let mut t = Table::new(&["PARTITION", "LEADER", "RESULT"]);
+                    for res in &r.results {
+                        let result = match &res.error {
+                            None => "elected".to_owned(),
+                            Some(e) if needless(e) => "already preferred".to_owned(),
+                            Some(e) => e.name.clone(),
+                        };
+                        t.row(vec![name(res), or_dash(res.leader.map(|b| b.id)), result]);
                     }
-                    Some(e) => {
-                        eprintln!("{name}: {}", refused(e));
-                        failed += 1;
-                    }
-                    None => println!(
-                        "{name}: leader {}",
-                        res.leader.map_or("none".to_owned(), |b| b.id.to_string())
-                    ),
-                }
-            }
-            if failed > 0 {
-                bail!("{failed} of {} elections failed", r.results.len());
+                    t.render()
+                },
+            );
+            if !failed.is_empty() {
+                bail!("{} of {} elections failed: {}", failed.len(), r.results.len(), failed.join("; "));
             }
             Ok(())
         })

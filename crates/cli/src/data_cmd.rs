@@ -7,6 +7,9 @@
 //! are sent in batches of up to `--batch` lines with acks=all by default; the command
 //! exits non-zero, naming the error, if any batch is refused.
 //!
+//! Both first check that some bootstrap address accepts connections (exit code 3
+//! otherwise, naming each address and what failed).
+//!
 //! Consume prints records of one partition from the beginning, the end, an offset or a
 //! timestamp, and with `--follow` keeps waiting for more (Ctrl-C stops it).
 
@@ -30,7 +33,8 @@ pub struct Bootstrap {
         long,
         env = "RILL_BOOTSTRAP",
         default_value = "127.0.0.1:9096",
-        value_delimiter = ','
+        value_delimiter = ',',
+        global = true
     )]
     pub bootstrap: Vec<String>,
 }
@@ -115,6 +119,7 @@ impl ProduceArgs {
             None => Box::new(std::io::BufReader::new(std::io::stdin())),
         };
         runtime()?.block_on(async move {
+            crate::exit::probe("brokers", &self.target.bootstrap).await?;
             let producer = Producer::connect(
                 &self.target.bootstrap,
                 ProducerConfig {
@@ -206,6 +211,7 @@ impl ConsumeArgs {
     /// Prints records until the end (or forever with `--follow`).
     pub fn run(self) -> anyhow::Result<()> {
         runtime()?.block_on(async move {
+            crate::exit::probe("brokers", &self.target.bootstrap).await?;
             let consumer = Consumer::connect(
                 &self.target.bootstrap,
                 ConsumerConfig {

@@ -88,7 +88,7 @@ impl ServerArgs {
             let mut controller = ControllerNode::start(node_config, controller_listener).await?;
             roles.controller_started(controller.probe());
             let broker = tokio::select! {
-                b = BrokerNode::start(broker_config, broker_listener) => b?,
+                b = BrokerNode::start_with(broker_config, broker_listener, crate::group_service::routes) => b?,
                 _ = term.recv() => { controller.shutdown().await; return Ok(()); }
                 reason = controller.failed() => bail!(reason),
             };

@@ -28,14 +28,13 @@ fn help_lists_the_subcommands() {
 }
 
 #[test]
-fn an_unbuilt_subcommand_exits_non_zero_and_says_so() {
+fn a_usage_error_exits_2_and_the_help_lists_the_exit_codes() {
     let out = rill(&["group", "--some-flag", "value"]);
-    assert!(!out.status.success(), "`rill group` pretended to work");
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("not built yet"),
-        "`rill group` stderr: {stderr}"
-    );
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    let out = rill(&["--help"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("Exit codes:"), "{stdout}");
+    assert!(stdout.contains("group"), "{stdout}");
 }
 
 #[test]

@@ -61,8 +61,11 @@ fn combined_mode_serves_topics_produce_and_consume() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = rill(&["cluster", "describe", "--controllers", &controller], "");
-        if String::from_utf8_lossy(&out.stdout).contains("broker 1 ")
-            && String::from_utf8_lossy(&out.stdout).contains(" active")
+        // The brokers table has a row "1  active  <epoch> ...".
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["1", "active"]))
         {
             break;
         }

@@ -9,6 +9,8 @@
 //! - [`Producer`] and [`Consumer`] are the data plane: they call the brokers'
 //!   `DataService` (`proto/data.proto`), following partition leaders with the metadata
 //!   cache of `cluster.rs` ([`ClusterView`] is its typed snapshot).
+//! - [`GroupAdmin`] administers consumer groups through the brokers' group admin
+//!   service (`proto/group.proto`), sending each call to the group's coordinator.
 //! - [`batch`] encodes and decodes Kafka RecordBatch v2 bytes, the records' only form on
 //!   the wire.
 //! - [`DataError`] is every data-plane failure. Its [`DataError::is_definitely_not_written`]
@@ -27,6 +29,7 @@ mod cluster_view;
 mod config;
 mod consumer;
 mod error;
+mod group_admin;
 mod partitioner;
 mod producer;
 mod retry;
@@ -36,6 +39,9 @@ pub use cluster_view::{BrokerView, ClusterView, KafkaError, Leader, PartitionVie
 pub use config::{ConsumerConfig, ProducerConfig};
 pub use consumer::{Consumer, FetchOutcome, OffsetSpec};
 pub use error::DataError;
+pub use group_admin::{
+    CommittedOffset, DescribeGroupResponse, GroupAdmin, GroupMember, ListedGroup, TopicPartitions,
+};
 pub use partitioner::{murmur2, partition_for_key};
 pub use producer::{Producer, SendOutcome};
 pub use rill_proto::controller_client::{ClientError, ControllerClient};

@@ -63,7 +63,7 @@ impl KafkaContext {
     ) -> Arc<Self> {
         Arc::new(Self {
             broker_id,
-            groups: crate::group::GroupCoordinator::new(rm.clone(), Default::default()),
+            groups: crate::group::GroupCoordinator::shared(&rm),
             rm,
             controllers,
             producer_ids: Arc::default(),

@@ -11,7 +11,9 @@
 //! - [`handlers`]: one module per API, translating to the broker's data plane
 //!   (`rill_broker::data_plane`) or the controller's admin RPCs;
 //! - [`codes`]: the one place internal errors become Kafka error codes;
-//! - [`server`]: the accept loop and the per-connection loop.
+//! - [`server`]: the accept loop and the per-connection loop;
+//! - [`group_admin`]: the gRPC group admin service (`proto/group.proto`) brokers serve
+//!   beside the data API, over the same group coordinator.
 
 pub mod apis;
 pub mod codec;
@@ -20,6 +22,7 @@ pub mod context;
 pub mod error;
 pub mod frame;
 pub mod group;
+pub mod group_admin;
 pub mod handlers;
 pub mod metrics;
 pub mod producer_ids;

@@ -65,6 +65,12 @@ pub mod data {
     include!(concat!(env!("OUT_DIR"), "/rill.data.rs"));
 }
 
+/// Consumer-group administration on brokers (`proto/group.proto`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod group {
+    include!(concat!(env!("OUT_DIR"), "/rill.group.rs"));
+}
+
 /// The encoded `FileDescriptorSet` of every file in `proto/`, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/rill_descriptor.bin"));

@@ -14,9 +14,12 @@ use crate::FILE_DESCRIPTOR_SET;
 pub const CONTROLLER_SERVICES: &[&str] =
     &["rill.controller.ControllerService", "rill.raft.RaftService"];
 
-/// The services a broker serves on its gRPC `listen` address.
+/// The services a broker serves on its gRPC `listen` address. The group admin service
+/// is implemented by the Kafka layer and added by the `rill` binary through
+/// `BrokerNode::start_with`, as every broker the binary starts does.
 pub const BROKER_SERVICES: &[&str] = &[
     "rill.data.DataService",
+    "rill.group.GroupAdminService",
     "rill.replication.ReplicationService",
 ];
 

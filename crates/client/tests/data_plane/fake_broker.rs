@@ -52,6 +52,10 @@ pub struct State {
     pub log_end: i64,
     /// Every call: (broker id, RPC name).
     pub calls: Vec<(i32, &'static str)>,
+    /// The broker coordinating every group (`fake_groups.rs`).
+    pub coordinator: i32,
+    /// The coordinator FindCoordinator names (may be stale, as `advertised_leader`).
+    pub advertised_coordinator: i32,
 }
 
 impl State {
@@ -86,6 +90,8 @@ impl FakeCluster {
                 advertised_leader: 1,
                 leader_epoch: 1,
                 partitions: 1,
+                coordinator: 1,
+                advertised_coordinator: 1,
                 ..State::default()
             })),
         };
@@ -97,9 +103,14 @@ impl FakeCluster {
                 id,
                 state: Arc::clone(&cluster.state),
             });
+            let groups = crate::fake_groups::FakeGroups {
+                id,
+                state: Arc::clone(&cluster.state),
+            };
             tokio::spawn(
                 tonic::transport::Server::builder()
                     .add_service(service)
+                    .add_service(groups.into_server())
                     .serve_with_incoming(TcpListenerStream::new(listener)),
             );
         }
@@ -136,7 +147,7 @@ impl FakeBroker {
     }
 }
 
-fn error(code: ErrorCode) -> Option<common::Error> {
+pub fn error(code: ErrorCode) -> Option<common::Error> {
     Some(common::Error {
         code: code.code(),
         name: code.name().into(),

@@ -1,4 +1,4 @@
-//! Producer and Consumer against an in-process fake cluster (`fake_broker.rs`): retries,
+//! Producer, Consumer and GroupAdmin against an in-process fake cluster (`fake_broker.rs`): retries,
 //! leader changes, deadlines and the write contract, without a real broker.
 //!
 //! Every test is bounded: client deadlines are short, and [`bounded`] fails a test that
@@ -6,6 +6,8 @@
 
 mod consumer;
 mod fake_broker;
+mod fake_groups;
+mod group_admin;
 mod producer;
 
 use std::future::Future;

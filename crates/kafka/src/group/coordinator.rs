@@ -315,6 +315,22 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// Deletes `group` with its offsets: refused with NON_EMPTY_GROUP while it has
+    /// members (or is rebalancing), GROUP_ID_NOT_FOUND when this coordinator does not
+    /// know it. DeleteGroups and the gRPC group admin service both use this.
+    pub async fn delete_group(&self, group: &str) -> Result<(), ErrorCode> {
+        let keys = self
+            .with_group(group, false, |g, _| {
+                if g.state == super::state::GroupState::Empty {
+                    Ok(g.offsets.keys().cloned().collect::<Vec<_>>())
+                } else {
+                    Err(ErrorCode::NonEmptyGroup)
+                }
+            })?
+            .ok_or(ErrorCode::GroupIdNotFound)??;
+        self.delete(group, keys, true).await
+    }
+
     /// Appends one batch to partition `p` of `__consumer_offsets`, acks=all.
     async fn append(&self, p: i32, batch: Vec<(Bytes, Option<Bytes>)>) -> Result<(), ErrorCode> {
         let input = ProduceInput {
@@ -372,6 +388,11 @@ impl GroupCoordinator {
 }
 
 impl GroupCoordinator {
+    /// A copy of every group this broker holds now (for admin listings).
+    pub fn snapshot(&self) -> Vec<super::state::Group> {
+        self.lock().groups.values().cloned().collect()
+    }
+
     /// Every group this broker coordinates: (id, protocol type, state).
     pub fn list(&self) -> Vec<(String, String, String)> {
         self.lock()

@@ -122,6 +122,25 @@ impl GroupCoordinator {
         self.wake();
     }
 
+    /// Whether every `__consumer_offsets` partition this broker leads is loaded at its
+    /// current leader epoch, so the groups it holds are all the groups it coordinates
+    /// (a listing is complete). False until the background task has seen and loaded
+    /// them.
+    pub fn settled(&self) -> bool {
+        let Some(n) = self.offsets_partitions() else {
+            return true;
+        };
+        let led: Vec<(i32, LeaderEpoch)> = (0..n)
+            .filter_map(|p| {
+                let v = self.rm.by_name(CONSUMER_OFFSETS, p).ok()?.hw_view();
+                v.leading.then_some((p, v.leader_epoch))
+            })
+            .collect();
+        let inner = self.lock();
+        led.iter()
+            .all(|(p, e)| inner.partitions.get(p) == Some(&Load::Loaded(*e)))
+    }
+
     /// Loads partition `p` led at `epoch`, then installs its groups (unless leadership
     /// moved meanwhile). A failed load is forgotten, so the next tick retries.
     async fn load(self: Arc<Self>, p: i32, epoch: LeaderEpoch) {

@@ -13,6 +13,7 @@
 pub mod coordinator;
 pub mod load;
 pub mod records;
+mod shared;
 pub mod state;
 #[cfg(test)]
 mod state_tests;

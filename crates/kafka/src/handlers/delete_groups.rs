@@ -3,11 +3,9 @@
 
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse, RequestHeader};
-use rill_types::ErrorCode;
 
 use crate::codes;
 use crate::context::KafkaContext;
-use crate::group::state::GroupState;
 
 /// Deletes the groups.
 pub async fn handle(
@@ -20,7 +18,7 @@ pub async fn handle(
     for id in &req.groups_names {
         let r = match crate::group::group_id(id) {
             Err(e) => Err(e),
-            Ok(g) => delete(ctx, &g).await,
+            Ok(g) => ctx.groups.delete_group(&g).await,
         };
         results.push(
             DeletableGroupResult::default()
@@ -31,25 +29,12 @@ pub async fn handle(
     Some(DeleteGroupsResponse::default().with_results(results))
 }
 
-async fn delete(ctx: &KafkaContext, group: &str) -> Result<(), ErrorCode> {
-    let keys = ctx
-        .groups
-        .with_group(group, false, |g, _| {
-            if g.state == GroupState::Empty {
-                Ok(g.offsets.keys().cloned().collect::<Vec<_>>())
-            } else {
-                Err(ErrorCode::NonEmptyGroup)
-            }
-        })?
-        .ok_or(ErrorCode::GroupIdNotFound)??;
-    ctx.groups.delete(group, keys, true).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::encode_response;
     use kafka_protocol::messages::{ApiKey, GroupId};
+    use rill_types::ErrorCode;
 
     #[test]
     fn encodes_at_every_served_version() {
