@@ -50,7 +50,10 @@ pub fn served(topic: &str, bytes: usize) {
     }
 }
 
-/// Records a committed ISR change from `before` members to `after`.
+/// Records a committed ISR change from `before` members to `after`, as the leader
+/// applies it: its own AlterPartition answered, or a change the controller made (a
+/// fenced broker removed) arriving in the metadata log. Each committed change is counted
+/// once, by the leader of its partition.
 pub fn isr_changed(before: usize, after: usize) {
     if after < before {
         counter!(ISR_SHRINKS).increment(1);

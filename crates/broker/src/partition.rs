@@ -314,7 +314,14 @@ impl Partition {
         if epoch == s.leader_epoch
             && let Role::Leader(l) = &mut s.role
         {
+            // An ISR the controller changed itself (it drops a fenced broker from every
+            // ISR) reaches the leader only here; its own proposals are counted when
+            // answered, and their metadata record then changes nothing.
+            let before = l.isr.len();
             let changed = l.apply_isr(isr, partition_epoch);
+            if changed {
+                crate::metrics::isr_changed(before, l.isr.len());
+            }
             l.update_high_watermark(end);
             self.publish(&s);
             return changed;
