@@ -362,7 +362,7 @@ impl DevArgs {
         println!("  metrics (controllers):    {}", http(&chttp));
         println!("  metrics (brokers):        {}", http(&bhttp));
         println!(
-            "  e.g. rill cluster describe --controllers {}",
+            "  e.g. rill cluster describe --admin {}",
             controller_addrs[0]
         );
         println!(
