@@ -121,6 +121,7 @@ fn group_commands_follow_a_real_consumer_group_through_reset_and_delete() {
                 let d = json(cluster, &["group", "describe", GROUP]);
                 assert_eq!(d["members"].as_array().map(Vec::len), Some(1), "{d}");
                 assert_eq!(d["members"][0]["client_id"], "cli-member-a");
+                assert_eq!(d["members"][0]["host"], "/127.0.0.1", "{d}");
                 assert_eq!(
                     d["members"][0]["assignment"].as_array().map(Vec::len),
                     Some(2)

@@ -50,7 +50,9 @@ pub async fn serve(
         let stop = shutdown.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            match connection(stream, &ctx, stop).await {
+            let served =
+                CLIENT_HOST.scope(format!("/{}", peer.ip()), connection(stream, &ctx, stop));
+            match served.await {
                 Ok(()) => {
                     tracing::debug!(%peer, listener = %ctx.listener, "kafka connection closed")
                 }
@@ -60,6 +62,18 @@ pub async fn serve(
             }
         });
     }
+}
+
+tokio::task_local! {
+    /// The client's address as Kafka writes it (`/10.0.0.7`), for the request being
+    /// served on this connection's task (group members report it as their host).
+    static CLIENT_HOST: String;
+}
+
+/// The host of the client whose request is being served, or "" outside a connection
+/// (tests calling handlers directly).
+pub(crate) fn client_host() -> String {
+    CLIENT_HOST.try_with(Clone::clone).unwrap_or_default()
 }
 
 async fn connection(

@@ -46,7 +46,7 @@ pub async fn handle(
             .as_ref()
             .map(|c| c.as_str().to_owned())
             .unwrap_or_default(),
-        client_host: String::new(),
+        client_host: crate::server::client_host(),
         session_timeout_ms: req.session_timeout_ms,
         rebalance_timeout_ms,
         protocol_type: req.protocol_type.as_str().to_owned(),
