@@ -82,8 +82,9 @@ pub struct ConsumeArgs {
     /// Start at the end (only new records).
     #[arg(long, conflicts_with = "from_timestamp")]
     from_end: bool,
-    /// Start at the first record at or after this time (milliseconds since the epoch).
-    #[arg(long)]
+    /// Start at the first record at or after this time: milliseconds since the epoch
+    /// or RFC 3339 (e.g. 2026-12-03T13:00:00Z; no zone means UTC).
+    #[arg(long, value_name = "MS|RFC3339", value_parser = crate::datetime::parse_instant)]
     from_timestamp: Option<i64>,
     /// Keep waiting for new records.
     #[arg(long)]

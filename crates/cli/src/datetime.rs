@@ -3,6 +3,18 @@
 //! `YYYY-MM-DDTHH:MM:SS`, optional fraction (`.sss`, extra digits ignored), and a zone
 //! `Z`, `+HH:MM` or `-HH:MM`; without a zone the time is UTC.
 
+/// A point in time given on the command line: milliseconds since the epoch (what
+/// Kafka's tools and ListOffsets take) or an RFC 3339 date-time. For clap's
+/// `value_parser`, so a bad value is a usage error (exit 2) naming what was wrong.
+pub fn parse_instant(text: &str) -> Result<i64, String> {
+    if !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit()) {
+        return text
+            .parse::<i64>()
+            .map_err(|_| format!("{text:?} is too large for milliseconds since the epoch"));
+    }
+    parse_rfc3339(text).map_err(|e| format!("{e}, or milliseconds since the epoch"))
+}
+
 /// The milliseconds since the epoch of `text`, or what is wrong with it.
 pub fn parse_rfc3339(text: &str) -> Result<i64, String> {
     let bad = |why: &str| {
@@ -109,6 +121,20 @@ mod tests {
             parse_rfc3339("2024-02-29T12:30:15Z")
         );
         assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Ok(-1_000));
+    }
+
+    #[test]
+    fn an_instant_is_milliseconds_or_a_date_time() {
+        assert_eq!(parse_instant("1709209815250"), Ok(1_709_209_815_250));
+        assert_eq!(
+            parse_instant("2024-02-29T12:30:15.250Z"),
+            Ok(1_709_209_815_250)
+        );
+        assert_eq!(parse_instant("0"), Ok(0));
+        for bad in ["", "-5", "99999999999999999999", "12ms", "yesterday"] {
+            let err = parse_instant(bad).expect_err(bad);
+            assert!(err.contains(bad), "{bad:?}: {err}");
+        }
     }
 
     #[test]

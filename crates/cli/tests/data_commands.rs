@@ -104,6 +104,49 @@ fn produce_then_consume_round_trips_keyed_lines() {
     assert_eq!(json["key"], "b");
     assert_eq!(json["value"], "two");
 
+    // --from-timestamp takes an RFC 3339 date-time or milliseconds: every record was
+    // written after 2000 and before 2999.
+    for (from, expect) in [
+        ("2000-01-01T00:00:00Z", "one\ntwo\nno separator here\n"),
+        ("946684800000", "one\ntwo\nno separator here\n"),
+        ("2999-01-01T00:00:00+02:00", ""),
+    ] {
+        let out = rill(
+            &[
+                "consume",
+                "lines",
+                "--from-timestamp",
+                from,
+                "--bootstrap",
+                &bootstrap,
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{from}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expect, "{from}");
+    }
+    let out = rill(
+        &[
+            "consume",
+            "lines",
+            "--from-timestamp",
+            "yesterday",
+            "--bootstrap",
+            &bootstrap,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "a bad time is a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("yesterday") && stderr.contains("RFC 3339"),
+        "{stderr}"
+    );
+
     let out = rill(
         &[
             "produce",
